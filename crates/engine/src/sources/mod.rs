@@ -1,0 +1,307 @@
+//! Local mailbox sources, and the detection that picks one for a path.
+//!
+//! Each format lives in its own module behind [`Source`]. A spec is a path, optionally forced to
+//! a kind with a prefix such as `mbox:`; without one the kind is detected from what is on disk.
+
+pub mod emlx;
+pub mod eml;
+pub mod maildir;
+pub mod mbox;
+pub mod mboxtree;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::source::Source;
+use crate::{Error, Result};
+
+/// The kinds of local input Mailproof understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Mbox,
+    MboxTree,
+    Maildir,
+    Eml,
+    Emlx,
+    Archive,
+    Receipt,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::Mbox,
+        Kind::MboxTree,
+        Kind::Maildir,
+        Kind::Eml,
+        Kind::Emlx,
+        Kind::Archive,
+        Kind::Receipt,
+    ];
+
+    /// The prefix that forces this kind in a spec, without the colon.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Kind::Mbox => "mbox",
+            Kind::MboxTree => "mbox-tree",
+            Kind::Maildir => "maildir",
+            Kind::Eml => "eml",
+            Kind::Emlx => "emlx",
+            Kind::Archive => "archive",
+            Kind::Receipt => "receipt",
+        }
+    }
+}
+
+/// What a spec opened as: something with messages to read, or a receipt (which has none).
+pub enum Input {
+    Source(Box<dyn Source>),
+    Receipt(PathBuf),
+}
+
+/// Splits an optional `kind:` prefix off a spec. `thunderbird:` is accepted for `mbox-tree:`.
+pub fn parse_spec(spec: &str) -> Result<(Option<Kind>, PathBuf)> {
+    if let Some((prefix, rest)) = spec.split_once(':') {
+        // A Windows drive letter ("C:\...") is a path, not a prefix.
+        if prefix.len() > 1 {
+            let kind = match prefix {
+                "thunderbird" => Some(Kind::MboxTree),
+                p => Kind::ALL.into_iter().find(|k| k.prefix() == p),
+            };
+            return match kind {
+                Some(kind) => Ok((Some(kind), PathBuf::from(rest))),
+                None if prefix.contains(['/', '\\', '.']) => Ok((None, PathBuf::from(spec))),
+                None => Err(Error::Usage(format!(
+                    "unknown mailbox kind `{prefix}:` in `{spec}`; known kinds: {}",
+                    Kind::ALL.map(|k| format!("{}:", k.prefix())).join(" ")
+                ))),
+            };
+        }
+    }
+    Ok((None, PathBuf::from(spec)))
+}
+
+/// Opens a spec as a source or a receipt.
+pub fn open(spec: &str) -> Result<Input> {
+    let (forced, path) = parse_spec(spec)?;
+    if !path.exists() {
+        return Err(Error::NotAMailbox {
+            path,
+            what: "no such file or directory".into(),
+        });
+    }
+    let kind = match forced {
+        Some(kind) => kind,
+        None => detect(&path)?,
+    };
+    open_kind(kind, &path)
+}
+
+/// Opens a spec that must have messages to read (not a bare receipt).
+pub fn open_source(spec: &str) -> Result<Box<dyn Source>> {
+    match open(spec)? {
+        Input::Source(source) => Ok(source),
+        Input::Receipt(path) => Err(Error::NotAMailbox {
+            path,
+            what: "this is a receipt: it lists messages but holds none; give a mailbox or an archive".into(),
+        }),
+    }
+}
+
+fn open_kind(kind: Kind, path: &Path) -> Result<Input> {
+    Ok(Input::Source(match kind {
+        Kind::Mbox => Box::new(mbox::MboxSource::open(path)?),
+        Kind::MboxTree => Box::new(mboxtree::MboxTreeSource::open(path)?),
+        Kind::Maildir => Box::new(maildir::MaildirSource::open(path)?),
+        Kind::Eml => Box::new(eml::EmlSource::open(path)?),
+        Kind::Emlx => Box::new(emlx::EmlxSource::open(path)?),
+        Kind::Archive => Box::new(crate::archive::ArchiveSource::open(path)?),
+        Kind::Receipt => {
+            crate::receipt::check_magic(path)?;
+            return Ok(Input::Receipt(path.to_path_buf()));
+        }
+    }))
+}
+
+/// How many bytes of a file detection looks at.
+const SNIFF: usize = 4096;
+
+/// Reads the first bytes of a file for detection.
+pub(crate) fn sniff(path: &Path) -> Result<Vec<u8>> {
+    let mut file = fs::File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+    let mut buf = Vec::with_capacity(SNIFF);
+    file.by_ref()
+        .take(SNIFF as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    Ok(buf)
+}
+
+/// True when the bytes start like an RFC 5322 header field (`Name: value`), possibly after a
+/// From_ line as some tools write.
+pub(crate) fn looks_like_message(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let mut lines = head.split(|&b| b == b'\n');
+    let Some(mut first) = lines.next() else {
+        return false;
+    };
+    if first.starts_with(b"From ") {
+        first = lines.next().unwrap_or_default();
+    }
+    match first.iter().position(|&b| b == b':') {
+        Some(colon) if colon > 0 => first[..colon]
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && b != b':'),
+        _ => false,
+    }
+}
+
+/// Detects the kind of a path from its contents, or says plainly what was found instead.
+pub fn detect(path: &Path) -> Result<Kind> {
+    let meta = fs::metadata(path).map_err(|e| Error::io("cannot read", path, e))?;
+    if meta.is_dir() {
+        return detect_dir(path);
+    }
+    let head = sniff(path)?;
+    let not = |what: String| Error::NotAMailbox {
+        path: path.to_path_buf(),
+        what,
+    };
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        return Ok(Kind::Archive);
+    }
+    if crate::receipt::has_magic(&head) {
+        return Ok(Kind::Receipt);
+    }
+    if head.starts_with(b"!BDN") {
+        return Err(not(
+            "an Outlook PST/OST file; Mailproof cannot read these yet: export the mail to mbox or EML first".into(),
+        ));
+    }
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(not(
+            "an Outlook .msg (OLE) file; save it as .eml to check it".into(),
+        ));
+    }
+    if head.is_empty() {
+        return Err(not("an empty file: no mailbox here".into()));
+    }
+    if emlx::looks_like_emlx(path, &head) {
+        return Ok(Kind::Emlx);
+    }
+    if head.starts_with(b"From ") {
+        return Ok(Kind::Mbox);
+    }
+    if looks_like_message(&head) {
+        return Ok(Kind::Eml);
+    }
+    Err(not(format!(
+        "not a mailbox: {} bytes starting with {:?}; expected an mbox file, an e-mail message, a Maildir, a Mailproof archive or receipt",
+        meta.len(),
+        String::from_utf8_lossy(&head[..head.len().min(24)])
+    )))
+}
+
+fn detect_dir(path: &Path) -> Result<Kind> {
+    if maildir::is_maildir(path) {
+        return Ok(Kind::Maildir);
+    }
+    let mut seen = DirSurvey::default();
+    seen.walk(path, 0)?;
+    if seen.emlx > 0 {
+        Ok(Kind::Emlx)
+    } else if seen.mbox > 0 || seen.thunderbird {
+        Ok(Kind::MboxTree)
+    } else if seen.messages > 0 {
+        Ok(Kind::Eml)
+    } else {
+        Err(Error::NotAMailbox {
+            path: path.to_path_buf(),
+            what: format!(
+                "a folder with {} files, none of which looks like mail (no Maildir cur/new, no mbox, no .eml or .emlx)",
+                seen.files
+            ),
+        })
+    }
+}
+
+/// What a bounded look through a directory tree found.
+#[derive(Default)]
+struct DirSurvey {
+    files: usize,
+    emlx: usize,
+    mbox: usize,
+    messages: usize,
+    thunderbird: bool,
+}
+
+impl DirSurvey {
+    /// Detection looks at most this many files and this deep, so it stays instant on big trees.
+    const MAX_FILES: usize = 400;
+    const MAX_DEPTH: usize = 6;
+
+    fn walk(&mut self, dir: &Path, depth: usize) -> Result<()> {
+        if depth > Self::MAX_DEPTH || self.files >= Self::MAX_FILES {
+            return Ok(());
+        }
+        let mut entries: Vec<_> = fs::read_dir(dir)
+            .map_err(|e| Error::io("cannot list", dir, e))?
+            .filter_map(|e| e.ok())
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let p = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_dir() {
+                if name.ends_with(".sbd") {
+                    self.thunderbird = true;
+                }
+                self.walk(&p, depth + 1)?;
+            } else if ft.is_file() {
+                self.files += 1;
+                if self.files > Self::MAX_FILES {
+                    return Ok(());
+                }
+                if name.ends_with(".emlx") {
+                    self.emlx += 1;
+                } else if name.ends_with(".msf") {
+                    self.thunderbird = true;
+                } else if let Ok(head) = sniff(&p) {
+                    if mbox::looks_like_mbox(&head) {
+                        self.mbox += 1;
+                    } else if looks_like_message(&head) {
+                        self.messages += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_force_a_kind() {
+        assert_eq!(parse_spec("mbox:/a/b").unwrap(), (Some(Kind::Mbox), "/a/b".into()));
+        assert_eq!(
+            parse_spec("thunderbird:prof").unwrap(),
+            (Some(Kind::MboxTree), "prof".into())
+        );
+        assert_eq!(parse_spec("plain/path").unwrap(), (None, "plain/path".into()));
+        assert_eq!(parse_spec("C:\\mail").unwrap(), (None, "C:\\mail".into()));
+        let err = parse_spec("pst:x").unwrap_err().to_string();
+        assert!(err.contains("unknown mailbox kind `pst:`"), "{err}");
+    }
+
+    #[test]
+    fn message_sniffing() {
+        assert!(looks_like_message(b"Subject: hi\r\n\r\nbody"));
+        assert!(looks_like_message(b"From a@b Sat Jan  1 00:00:00 2000\nTo: x\n"));
+        assert!(!looks_like_message(b"hello world\n"));
+        assert!(!looks_like_message(b": nothing\n"));
+    }
+}
