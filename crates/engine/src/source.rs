@@ -34,6 +34,25 @@ pub enum Role {
     Flagged,
 }
 
+impl Role {
+    /// Guesses a role from a folder's own name, for sources that have no SPECIAL-USE flags
+    /// (mbox files, Maildir folders). Only unambiguous English names; the check's folder
+    /// mapping knows many more.
+    pub fn from_name(name: &str) -> Option<Role> {
+        let lower = name.trim().to_lowercase();
+        Some(match lower.as_str() {
+            "inbox" => Role::Inbox,
+            "sent" | "sent items" | "sent messages" | "sent mail" => Role::Sent,
+            "drafts" | "draft" => Role::Drafts,
+            "trash" | "deleted items" | "deleted messages" | "bin" => Role::Trash,
+            "junk" | "spam" | "junk e-mail" | "junk email" => Role::Junk,
+            "archive" | "archives" => Role::Archive,
+            "all mail" => Role::All,
+            _ => return None,
+        })
+    }
+}
+
 /// A folder as listed by its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folder {
@@ -101,4 +120,9 @@ pub trait Source: Send {
     fn folders(&mut self) -> Result<Vec<Folder>>;
     /// Streams the folder's messages to `sink`, in source order.
     fn read_folder(&mut self, folder: &Folder, sink: Sink<'_>) -> Result<FolderNotes>;
+    /// Facts about the source as a whole, such as files that were looked at and are not mail
+    /// (e.g. "ignored Inbox.msf: Thunderbird index"). Valid after [`Source::folders`].
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
