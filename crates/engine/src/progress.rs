@@ -27,10 +27,18 @@ pub enum Event {
         excluded: u64,
     },
     /// Cumulative counts so far.
-    Advanced { messages_done: u64, bytes_done: u64 },
+    Advanced {
+        messages_done: u64,
+        bytes_done: u64,
+    },
     /// Something the user should know about that did not stop the run.
-    Warning { message: String },
-    Finished { messages_done: u64, bytes_done: u64 },
+    Warning {
+        message: String,
+    },
+    Finished {
+        messages_done: u64,
+        bytes_done: u64,
+    },
 }
 
 /// A callback receiving events; it must be cheap, as it is called once per message.

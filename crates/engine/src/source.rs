@@ -100,7 +100,10 @@ pub struct RawMessage {
 pub enum Entry {
     Message(RawMessage),
     /// Found but could not be read; counted, never dropped.
-    Unreadable { source_id: String, reason: String },
+    Unreadable {
+        source_id: String,
+        reason: String,
+    },
 }
 
 /// What the source learnt about a folder while reading it.

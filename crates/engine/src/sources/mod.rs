@@ -3,8 +3,8 @@
 //! Each format lives in its own module behind [`Source`]. A spec is a path, optionally forced to
 //! a kind with a prefix such as `mbox:`; without one the kind is detected from what is on disk.
 
-pub mod emlx;
 pub mod eml;
+pub mod emlx;
 pub mod maildir;
 pub mod mbox;
 pub mod mboxtree;
@@ -103,7 +103,9 @@ pub fn open_source(spec: &str) -> Result<Box<dyn Source>> {
         Input::Source(source) => Ok(source),
         Input::Receipt(path) => Err(Error::NotAMailbox {
             path,
-            what: "this is a receipt: it lists messages but holds none; give a mailbox or an archive".into(),
+            what:
+                "this is a receipt: it lists messages but holds none; give a mailbox or an archive"
+                    .into(),
         }),
     }
 }
@@ -286,12 +288,18 @@ mod tests {
 
     #[test]
     fn prefixes_force_a_kind() {
-        assert_eq!(parse_spec("mbox:/a/b").unwrap(), (Some(Kind::Mbox), "/a/b".into()));
+        assert_eq!(
+            parse_spec("mbox:/a/b").unwrap(),
+            (Some(Kind::Mbox), "/a/b".into())
+        );
         assert_eq!(
             parse_spec("thunderbird:prof").unwrap(),
             (Some(Kind::MboxTree), "prof".into())
         );
-        assert_eq!(parse_spec("plain/path").unwrap(), (None, "plain/path".into()));
+        assert_eq!(
+            parse_spec("plain/path").unwrap(),
+            (None, "plain/path".into())
+        );
         assert_eq!(parse_spec("C:\\mail").unwrap(), (None, "C:\\mail".into()));
         let err = parse_spec("pst:x").unwrap_err().to_string();
         assert!(err.contains("unknown mailbox kind `pst:`"), "{err}");
@@ -300,7 +308,9 @@ mod tests {
     #[test]
     fn message_sniffing() {
         assert!(looks_like_message(b"Subject: hi\r\n\r\nbody"));
-        assert!(looks_like_message(b"From a@b Sat Jan  1 00:00:00 2000\nTo: x\n"));
+        assert!(looks_like_message(
+            b"From a@b Sat Jan  1 00:00:00 2000\nTo: x\n"
+        ));
         assert!(!looks_like_message(b"hello world\n"));
         assert!(!looks_like_message(b": nothing\n"));
     }

@@ -1,0 +1,315 @@
+//! One function per subcommand: call the engine, print the result, pick the exit code.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use anyhow::Result;
+use mailproof_engine::archive::{self, Compression};
+use mailproof_engine::pipeline::{self, Options, Summary};
+use mailproof_engine::progress::CancelToken;
+use mailproof_engine::source::Entry;
+use mailproof_engine::sources;
+
+use crate::display::{count, plural, size};
+use crate::progress::Bar;
+
+/// The exit code contract (design §8).
+#[derive(Clone, Copy)]
+pub enum Outcome {
+    /// Everything is accounted for.
+    Ok = 0,
+    /// Something is missing, unreadable or corrupt.
+    Problems = 1,
+    /// Usage, connection or I/O error.
+    Error = 2,
+}
+
+/// Options shared by the commands that read a whole mailbox.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Only this folder (repeat for several); `mailproof folders` lists the names.
+    #[arg(long = "folder", value_name = "NAME")]
+    folders: Vec<String>,
+    /// Hashing threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl RunArgs {
+    fn options(&self) -> Options {
+        Options {
+            threads: self.threads,
+            folders: self.folders.clone(),
+            overwrite: self.force,
+            cancel: CancelToken::new(),
+        }
+    }
+}
+
+pub fn folders(spec: &str, json: bool) -> Result<Outcome> {
+    let mut source = sources::open_source(spec)?;
+    let description = source.describe();
+    let folders = source.folders()?;
+    let mut rows = Vec::new();
+    for folder in &folders {
+        // Sources that cannot tell a count up front (mbox) are counted by reading, no hashing.
+        let (messages, bytes) = match folder.claimed {
+            Some(n) => (n, folder.bytes_hint),
+            None => {
+                let (mut n, mut b) = (0u64, 0u64);
+                source.read_folder(folder, &mut |entry| {
+                    n += 1;
+                    if let Entry::Message(m) = entry {
+                        b += m.bytes.len() as u64;
+                    }
+                    ControlFlow::Continue(())
+                })?;
+                (n, Some(b))
+            }
+        };
+        rows.push((folder, messages, bytes));
+    }
+    let total: u64 = rows.iter().map(|r| r.1).sum();
+    if json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(f, n, b)| {
+                serde_json::json!({
+                    "name": f.name(), "path": f.path, "role": f.role, "messages": n, "bytes": b,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "source": description, "folders": list, "messages": total,
+            }))?
+        );
+        return Ok(Outcome::Ok);
+    }
+    println!("{} ({})", description.location, description.kind);
+    let width = rows
+        .iter()
+        .map(|r| r.0.name().chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    println!(
+        "  {:width$}  {:8}  {:>9}  {:>8}",
+        "FOLDER", "ROLE", "MESSAGES", "SIZE"
+    );
+    for (f, n, b) in &rows {
+        let role = f
+            .role
+            .map(|r| format!("{r:?}").to_lowercase())
+            .unwrap_or_default();
+        println!(
+            "  {:width$}  {:8}  {:>9}  {:>8}",
+            f.name(),
+            role,
+            count(*n),
+            b.map(size).unwrap_or_default()
+        );
+    }
+    println!(
+        "{} in {}",
+        plural(total, "message", "messages"),
+        plural(rows.len() as u64, "folder", "folders")
+    );
+    for note in source.notes() {
+        println!("note: {note}");
+    }
+    Ok(Outcome::Ok)
+}
+
+pub fn receipt(spec: &str, out: &Path, args: &RunArgs) -> Result<Outcome> {
+    let mut source = sources::open_source(spec)?;
+    let bar = Bar::new("Reading");
+    let summary =
+        pipeline::take_receipt(source.as_mut(), out, &args.options(), &|e| bar.observe(e))?;
+    drop(bar);
+    report_run("Receipt", out, &summary, args.json)
+}
+
+pub fn export(spec: &str, out: &Path, compression: Compression, args: &RunArgs) -> Result<Outcome> {
+    let mut source = sources::open_source(spec)?;
+    let bar = Bar::new("Exporting");
+    let summary = pipeline::export(source.as_mut(), out, compression, &args.options(), &|e| {
+        bar.observe(e)
+    })?;
+    drop(bar);
+    report_run("Archive", out, &summary, args.json)
+}
+
+/// Prints what a receipt or export did, and decides the exit code.
+fn report_run(what: &str, out: &Path, s: &Summary, json: bool) -> Result<Outcome> {
+    let t = &s.totals;
+    let outcome = if t.unreadable > 0 || t.folder_errors > 0 {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    };
+    if json {
+        let folders: Vec<_> = s
+            .folders
+            .iter()
+            .map(|(f, e)| {
+                serde_json::json!({
+                    "name": f.name(), "path": f.path, "role": f.role, "claimed": f.claimed,
+                    "found": e.found, "read": e.read, "unreadable": e.unreadable,
+                    "excluded": e.excluded, "excluded_reasons": e.excluded_reasons,
+                    "trashed": e.trashed, "bytes": e.bytes, "notes": e.notes, "error": e.error,
+                })
+            })
+            .collect();
+        let unreadable: Vec<_> = s
+            .unreadable
+            .iter()
+            .map(|(folder, u)| serde_json::json!({"folder": folder, "source_id": u.source_id, "reason": u.reason}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "output": out, "code": s.seal.code, "sha256": s.seal.sha256, "totals": t,
+                "folders": folders, "unreadable": unreadable, "notes": s.source_notes,
+            }))?
+        );
+        return Ok(outcome);
+    }
+    println!("{what} written to {}", out.display());
+    println!(
+        "Receipt code: {}  (say it to your helpdesk to confirm which receipt you hold)",
+        s.seal.code
+    );
+    println!();
+    let width = s
+        .folders
+        .iter()
+        .map(|(f, _)| f.name().chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    println!(
+        "  {:width$}  {:>9}  {:>10}  {:>8}  {:>8}",
+        "FOLDER", "MESSAGES", "UNREADABLE", "EXCLUDED", "SIZE"
+    );
+    for (f, e) in &s.folders {
+        println!(
+            "  {:width$}  {:>9}  {:>10}  {:>8}  {:>8}{}",
+            f.name(),
+            count(e.read),
+            count(e.unreadable),
+            count(e.excluded),
+            size(e.bytes),
+            e.error
+                .as_ref()
+                .map(|err| format!("  (stopped: {err})"))
+                .unwrap_or_default()
+        );
+    }
+    println!();
+    if t.unreadable == 0 && t.folder_errors == 0 {
+        println!(
+            "All {} in {} were read ({}).",
+            plural(t.read, "message", "messages"),
+            plural(t.folders, "folder", "folders"),
+            size(t.bytes)
+        );
+    } else {
+        println!(
+            "{} of {} were read; {} could not be read:",
+            count(t.read),
+            plural(t.read + t.unreadable, "message", "messages"),
+            count(t.unreadable)
+        );
+        for (folder, u) in &s.unreadable {
+            println!("  {folder}  {}  {}", u.source_id, u.reason);
+        }
+        for (f, e) in &s.folders {
+            if let Some(err) = &e.error {
+                println!("  {}: folder not read to the end: {err}", f.name());
+            }
+        }
+    }
+    let mut excluded: BTreeMap<&str, u64> = BTreeMap::new();
+    for (_, e) in &s.folders {
+        for (reason, n) in &e.excluded_reasons {
+            *excluded.entry(reason).or_default() += n;
+        }
+    }
+    for (reason, n) in excluded {
+        println!(
+            "{} not counted as mail: {reason}.",
+            plural(n, "message", "messages")
+        );
+    }
+    if t.trashed > 0 {
+        println!(
+            "{} marked as trashed are included.",
+            plural(t.trashed, "message", "messages")
+        );
+    }
+    for note in &s.source_notes {
+        println!("note: {note}");
+    }
+    Ok(outcome)
+}
+
+pub fn verify(path: &Path, json: bool) -> Result<Outcome> {
+    let bar = Bar::new("Verifying");
+    let report = archive::verify(path, &CancelToken::new(), &|e| bar.observe(e))?;
+    drop(bar);
+    let outcome = if report.ok() {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(outcome);
+    }
+    if report.ok() {
+        println!(
+            "All {} in {} match the receipt.",
+            plural(report.intact, "message", "messages"),
+            path.display()
+        );
+    } else {
+        println!(
+            "{} {} found in {}:",
+            count(report.problems.len() as u64),
+            if report.problems.len() == 1 {
+                "problem"
+            } else {
+                "problems"
+            },
+            path.display()
+        );
+        for p in &report.problems {
+            let kind = format!("{:?}", p.kind).to_lowercase();
+            let context = match (&p.folder, &p.subject) {
+                (Some(f), Some(s)) => format!(" [{f}: \"{s}\"]"),
+                (Some(f), None) => format!(" [{f}]"),
+                _ => String::new(),
+            };
+            println!("  {kind:10}  {}{context}  {}", p.entry, p.detail);
+        }
+        println!(
+            "{} of {} intact.",
+            count(report.intact),
+            plural(report.expected, "message is", "messages are")
+        );
+    }
+    match &report.code {
+        Some(code) => println!("Receipt code: {code}"),
+        None => println!("The receipt's seal does not match: it was changed after it was written."),
+    }
+    Ok(outcome)
+}
