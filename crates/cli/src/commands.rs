@@ -6,6 +6,8 @@ use std::path::Path;
 
 use anyhow::Result;
 use mailproof_engine::archive::{self, Compression};
+use mailproof_engine::code::normalise_code;
+use mailproof_engine::receipt::Receipt;
 use mailproof_engine::pipeline::{self, Options, Summary};
 use mailproof_engine::progress::CancelToken;
 use mailproof_engine::source::Entry;
@@ -262,15 +264,15 @@ fn report_run(what: &str, out: &Path, s: &Summary, json: bool) -> Result<Outcome
     Ok(outcome)
 }
 
-pub fn verify(path: &Path, json: bool) -> Result<Outcome> {
+pub fn verify(path: &Path, expect_code: Option<&str>, json: bool) -> Result<Outcome> {
+    if sources::detect(path)? == sources::Kind::Receipt {
+        return verify_receipt(path, expect_code, json);
+    }
     let bar = Bar::new("Verifying");
     let report = archive::verify(path, &CancelToken::new(), &|e| bar.observe(e))?;
     drop(bar);
-    let outcome = if report.ok() {
-        Outcome::Ok
-    } else {
-        Outcome::Problems
-    };
+    let code_ok = code_matches(report.code.as_deref(), expect_code);
+    let outcome = if report.ok() && code_ok { Outcome::Ok } else { Outcome::Problems };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(outcome);
@@ -285,11 +287,7 @@ pub fn verify(path: &Path, json: bool) -> Result<Outcome> {
         println!(
             "{} {} found in {}:",
             count(report.problems.len() as u64),
-            if report.problems.len() == 1 {
-                "problem"
-            } else {
-                "problems"
-            },
+            if report.problems.len() == 1 { "problem" } else { "problems" },
             path.display()
         );
         for p in &report.problems {
@@ -307,9 +305,64 @@ pub fn verify(path: &Path, json: bool) -> Result<Outcome> {
             plural(report.expected, "message is", "messages are")
         );
     }
-    match &report.code {
+    print_code(report.code.as_deref(), expect_code);
+    Ok(outcome)
+}
+
+fn verify_receipt(path: &Path, expect_code: Option<&str>, json: bool) -> Result<Outcome> {
+    let receipt = Receipt::load(path)?;
+    let code = receipt.code();
+    let outcome = if code_matches(code, expect_code) && code.is_some() {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "receipt": path, "intact": code.is_some(), "code": code,
+                "totals": receipt.totals, "source": receipt.header.source,
+                "created": receipt.header.created,
+            }))?
+        );
+        return Ok(outcome);
+    }
+    if code.is_some() {
+        println!(
+            "The receipt {} is intact: {} in {}, taken {} from {}.",
+            path.display(),
+            plural(receipt.totals.read, "message", "messages"),
+            plural(receipt.totals.folders, "folder", "folders"),
+            receipt.header.created,
+            receipt.header.source.location
+        );
+    }
+    print_code(code, expect_code);
+    Ok(outcome)
+}
+
+/// True when no code was expected, or the receipt's code is the expected one.
+fn code_matches(actual: Option<&str>, expected: Option<&str>) -> bool {
+    match expected {
+        None => true,
+        Some(expected) => actual.is_some_and(|a| normalise_code(a) == normalise_code(expected)),
+    }
+}
+
+fn print_code(actual: Option<&str>, expected: Option<&str>) {
+    match actual {
         Some(code) => println!("Receipt code: {code}"),
         None => println!("The receipt's seal does not match: it was changed after it was written."),
     }
-    Ok(outcome)
+    if let (Some(expected), Some(actual)) = (expected, actual) {
+        if code_matches(Some(actual), Some(expected)) {
+            println!("This is the expected receipt ({}).", normalise_code(expected));
+        } else {
+            println!(
+                "This is NOT the expected receipt: expected {}, this one is {actual}.",
+                normalise_code(expected)
+            );
+        }
+    }
 }

@@ -72,11 +72,17 @@ enum Command {
         #[command(flatten)]
         run: commands::RunArgs,
     },
-    /// Re-hash every message of an archive and compare it with the receipt inside.
-    #[command(after_help = "Example:\n  mailproof verify before.zip")]
+    /// Re-hash every message of an archive and compare it with the receipt inside; for a
+    /// receipt file, check that it is unchanged since it was written.
+    #[command(
+        after_help = "Examples:\n  mailproof verify before.zip\n  mailproof verify before.receipt --expect-code 7KQM-2XHD-P9TA"
+    )]
     Verify {
-        /// The archive written by `mailproof export`.
+        /// The archive written by `mailproof export`, or a receipt.
         archive: std::path::PathBuf,
+        /// Fail unless the receipt code is this one (as read out by a helpdesk).
+        #[arg(long, value_name = "CODE")]
+        expect_code: Option<String>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -98,7 +104,11 @@ fn main() -> ExitCode {
             compression,
             run,
         } => commands::export(&source, &output, compression, &run),
-        Command::Verify { archive, json } => commands::verify(&archive, json),
+        Command::Verify {
+            archive,
+            expect_code,
+            json,
+        } => commands::verify(&archive, expect_code.as_deref(), json),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),

@@ -24,17 +24,12 @@ pub fn receipt_code(sha256_hex: &str) -> String {
     out
 }
 
-/// Normalises a code typed or heard by a person: case, blanks, dashes, and the look-alikes
-/// 0/O and 1/I/L that the alphabet avoids.
+/// Normalises a code typed by a person: case, blanks and dashes do not matter.
 pub fn normalise_code(typed: &str) -> String {
     let clean: String = typed
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| match c.to_ascii_uppercase() {
-            '0' => 'O',
-            '1' | 'I' => 'L',
-            c => c,
-        })
+        .map(|c| c.to_ascii_uppercase())
         .collect();
     clean
         .as_bytes()
@@ -66,6 +61,6 @@ mod tests {
     fn typed_codes_are_forgiving() {
         let code = receipt_code("00ff00ff00ff00ff");
         assert_eq!(normalise_code(&code.to_lowercase().replace('-', " ")), code);
-        assert_eq!(normalise_code("ab0c-1d"), "ABOC-LD");
+        assert_eq!(normalise_code(" ab2c 3d-ef"), "AB2C-3DEF");
     }
 }
