@@ -30,7 +30,9 @@ impl Rng {
     /// An independent stream for `(seed, stream, index)`, e.g. message 1234 of corpus seed 1.
     pub fn derive(seed: u64, stream: u64, index: u64) -> Rng {
         let a = mix(seed.wrapping_add(GOLDEN));
-        let b = mix(a ^ stream.wrapping_mul(GOLDEN).wrapping_add(0x5851_F42D_4C95_7F2D));
+        let b = mix(a ^ stream
+            .wrapping_mul(GOLDEN)
+            .wrapping_add(0x5851_F42D_4C95_7F2D));
         Rng::new(mix(b ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03)))
     }
 

@@ -342,6 +342,8 @@ pub enum ProblemKind {
     Unexpected,
     /// The receipt itself was changed after it was sealed, or cannot be read.
     Receipt,
+    /// The archive's end (its directory) is damaged or cut off.
+    Truncated,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -376,18 +378,146 @@ impl VerifyReport {
     }
 }
 
+/// One entry as read back: its name and the SHA-256 of its bytes, or why it could not be read.
+struct Scanned {
+    name: String,
+    digest: std::result::Result<(String, u64), String>,
+}
+
+/// Hashes one zip entry as it streams; the zip reader also checks the CRC-32.
+fn hash_entry(file: &mut impl Read) -> std::result::Result<(String, u64), String> {
+    let mut hasher = Sha256::new();
+    let n =
+        io::copy(file, &mut HashWrite(&mut hasher)).map_err(|e| format!("cannot be read: {e}"))?;
+    Ok((receipt::hex(&hasher.finalize()), n))
+}
+
 /// Re-reads every entry of an archive, recomputes its SHA-256, and compares with the receipt;
 /// names each entry that is corrupt, missing or unexpected, and checks the receipt's seal.
+/// An archive whose end is damaged or cut off is read from the front, entry by entry, so the
+/// report still says what survives.
 pub fn verify(path: &Path, cancel: &CancelToken, observe: Observer<'_>) -> Result<VerifyReport> {
-    let mut zip = open_zip(path)?;
-    let receipt = read_receipt_from(&mut zip, path)?;
     let mut report = VerifyReport {
         archive: path.to_path_buf(),
-        code: receipt.code().map(str::to_string),
+        code: None,
         expected: 0,
         intact: 0,
         problems: Vec::new(),
     };
+    let (receipt, scanned) = match open_zip(path) {
+        Ok(mut zip) => {
+            let receipt = read_receipt_from(&mut zip, path)?;
+            let total = receipt
+                .messages
+                .iter()
+                .filter(|m| m.entry.is_some())
+                .count();
+            observe(&Event::Started {
+                folders: receipt.folders.len(),
+                messages_total: Some(total as u64),
+                bytes_total: Some(receipt.messages.iter().map(|m| m.size).sum()),
+            });
+            let mut scanned = Vec::with_capacity(zip.len());
+            let mut bytes_done = 0u64;
+            for index in 0..zip.len() {
+                if cancel.is_cancelled() {
+                    return Err(Error::Cancelled);
+                }
+                let item = match zip.by_index(index) {
+                    Ok(mut file) if !file.is_dir() => Scanned {
+                        name: String::from_utf8_lossy(file.name_raw()).into_owned(),
+                        digest: hash_entry(&mut file),
+                    },
+                    Ok(_) => continue,
+                    Err(e) => Scanned {
+                        name: format!("entry #{}", index + 1),
+                        digest: Err(format!("cannot be opened: {e}")),
+                    },
+                };
+                if let Ok((_, n)) = &item.digest {
+                    bytes_done += n;
+                }
+                observe(&Event::Advanced {
+                    messages_done: scanned.len() as u64 + 1,
+                    bytes_done,
+                });
+                scanned.push(item);
+            }
+            (Some(receipt), scanned)
+        }
+        Err(damage) => {
+            let (receipt, scanned, end) = scan_damaged(path, cancel)?;
+            report.problems.push(Problem {
+                kind: ProblemKind::Truncated,
+                entry: "(whole archive)".into(),
+                folder: None,
+                subject: None,
+                detail: format!(
+                    "{damage}. Read from the front instead: {} entries are complete{}{}",
+                    scanned.iter().filter(|s| s.digest.is_ok()).count(),
+                    end.map(|e| format!("; the data stops inside {e}")).unwrap_or_default(),
+                    if receipt.is_none() {
+                        "; the receipt, stored last, is lost, so the entries cannot be named against it"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+            (receipt, scanned)
+        }
+    };
+    if let Some(receipt) = receipt {
+        compare(&receipt, &scanned, &mut report);
+    }
+    observe(&Event::Finished {
+        messages_done: report.intact,
+        bytes_done: 0,
+    });
+    Ok(report)
+}
+
+/// Reads a damaged archive from the front: every complete entry, the receipt if it survived,
+/// and the name of the entry the data stops in.
+fn scan_damaged(
+    path: &Path,
+    cancel: &CancelToken,
+) -> Result<(Option<Receipt>, Vec<Scanned>, Option<String>)> {
+    let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+    let mut input = BufReader::new(file);
+    let mut scanned = Vec::new();
+    let mut receipt = None;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let mut entry = match zip::read::read_zipfile_from_stream(&mut input) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return Ok((receipt, scanned, None)),
+            Err(_) => {
+                return Ok((
+                    receipt,
+                    scanned,
+                    Some("the local header after the last complete entry".into()),
+                ));
+            }
+        };
+        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        if name == RECEIPT_ENTRY {
+            let label = path.join(RECEIPT_ENTRY);
+            receipt = Receipt::read(ReceiptReader::new(&mut entry, &label)).ok();
+            continue;
+        }
+        let digest = hash_entry(&mut entry);
+        if digest.is_err() {
+            return Ok((receipt, scanned, Some(name)));
+        }
+        scanned.push(Scanned { name, digest });
+    }
+}
+
+/// Compares what was read with what the receipt lists.
+fn compare(receipt: &Receipt, scanned: &[Scanned], report: &mut VerifyReport) {
+    report.code = receipt.code().map(str::to_string);
     if let SealCheck::Mismatch { expected, actual } = &receipt.seal {
         report.problems.push(Problem {
             kind: ProblemKind::Receipt,
@@ -403,112 +533,63 @@ pub fn verify(path: &Path, cancel: &CancelToken, observe: Observer<'_>) -> Resul
     }
     let folder_names: HashMap<usize, String> =
         receipt.folders.iter().map(|f| (f.id, f.name())).collect();
-    let mut by_entry: BTreeMap<String, &MessageRecord> = BTreeMap::new();
-    for m in &receipt.messages {
-        if let Some(entry) = &m.entry {
-            by_entry.insert(entry.clone(), m);
-        }
-    }
+    let by_entry: BTreeMap<&str, &MessageRecord> = receipt
+        .messages
+        .iter()
+        .filter_map(|m| m.entry.as_deref().map(|e| (e, m)))
+        .collect();
     report.expected = by_entry.len() as u64;
-    observe(&Event::Started {
-        folders: receipt.folders.len(),
-        messages_total: Some(report.expected),
-        bytes_total: Some(by_entry.values().map(|m| m.size).sum()),
-    });
+    let problem = |kind, entry: &str, record: Option<&&MessageRecord>, detail: String| Problem {
+        kind,
+        entry: entry.to_string(),
+        folder: record.and_then(|r| folder_names.get(&r.folder).cloned()),
+        subject: record.and_then(|r| r.identity.subject.clone()),
+        detail,
+    };
     let mut seen = std::collections::HashSet::new();
-    let (mut done, mut bytes_done) = (0u64, 0u64);
-    for index in 0..zip.len() {
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
-        let mut file = match zip.by_index(index) {
-            Ok(f) => f,
-            Err(e) => {
-                report.problems.push(Problem {
-                    kind: ProblemKind::Corrupt,
-                    entry: format!("entry #{}", index + 1),
-                    folder: None,
-                    subject: None,
-                    detail: format!("cannot be opened: {e}"),
-                });
-                continue;
-            }
-        };
-        let name = String::from_utf8_lossy(file.name_raw()).into_owned();
-        if name == RECEIPT_ENTRY || name == README_ENTRY || file.is_dir() {
+    for item in scanned {
+        if item.name == RECEIPT_ENTRY || item.name == README_ENTRY {
             continue;
         }
-        let Some(record) = by_entry.get(&name) else {
-            report.problems.push(Problem {
-                kind: ProblemKind::Unexpected,
-                entry: name,
-                folder: None,
-                subject: None,
-                detail: "not listed in the receipt".into(),
-            });
-            continue;
+        let record = by_entry.get(item.name.as_str());
+        let detail = match (record, &item.digest) {
+            (None, _) => Some((
+                ProblemKind::Unexpected,
+                "not listed in the receipt".to_string(),
+            )),
+            (Some(_), _) if !seen.insert(item.name.as_str()) => Some((
+                ProblemKind::Unexpected,
+                "appears more than once in the archive".to_string(),
+            )),
+            (Some(_), Err(e)) => Some((ProblemKind::Corrupt, e.clone())),
+            (Some(r), Ok((digest, n))) if *digest != r.identity.digest => Some((
+                ProblemKind::Corrupt,
+                format!(
+                    "its content changed: SHA-256 {} where the receipt says {} ({n} bytes, receipt says {})",
+                    short(digest),
+                    short(&r.identity.digest),
+                    r.size
+                ),
+            )),
+            (Some(_), Ok(_)) => None,
         };
-        if !seen.insert(name.clone()) {
-            report.problems.push(Problem {
-                kind: ProblemKind::Unexpected,
-                entry: name,
-                folder: None,
-                subject: None,
-                detail: "appears more than once in the archive".into(),
-            });
-            continue;
-        }
-        let mut hasher = Sha256::new();
-        let copied = io::copy(&mut file, &mut HashWrite(&mut hasher));
-        let problem = match copied {
-            Err(e) => Some(format!("cannot be read: {e}")),
-            Ok(n) => {
-                let digest = receipt::hex(&hasher.finalize());
-                if digest != record.identity.digest {
-                    Some(format!(
-                        "its content changed: SHA-256 {} where the receipt says {} ({n} bytes, receipt says {})",
-                        short(&digest),
-                        short(&record.identity.digest),
-                        record.size
-                    ))
-                } else {
-                    None
-                }
-            }
-        };
-        match problem {
-            Some(detail) => report.problems.push(Problem {
-                kind: ProblemKind::Corrupt,
-                entry: name,
-                folder: folder_names.get(&record.folder).cloned(),
-                subject: record.identity.subject.clone(),
-                detail,
-            }),
+        match detail {
+            Some((kind, detail)) => report
+                .problems
+                .push(problem(kind, &item.name, record, detail)),
             None => report.intact += 1,
         }
-        done += 1;
-        bytes_done += record.size;
-        observe(&Event::Advanced {
-            messages_done: done,
-            bytes_done,
-        });
     }
     for (name, record) in &by_entry {
         if !seen.contains(name) {
-            report.problems.push(Problem {
-                kind: ProblemKind::Missing,
-                entry: name.clone(),
-                folder: folder_names.get(&record.folder).cloned(),
-                subject: record.identity.subject.clone(),
-                detail: "listed in the receipt, absent from the archive".into(),
-            });
+            report.problems.push(problem(
+                ProblemKind::Missing,
+                name,
+                Some(record),
+                "listed in the receipt, absent from the archive".into(),
+            ));
         }
     }
-    observe(&Event::Finished {
-        messages_done: done,
-        bytes_done,
-    });
-    Ok(report)
 }
 
 fn short(hex: &str) -> &str {

@@ -1,6 +1,17 @@
 //! Message identity: digest, canonical digest, fingerprint and tolerant key (docs/identity.md).
+//!
+//! Migrations rewrite messages, so one hash cannot both prove an export intact and recognise a
+//! message after a move. Each value here survives a different amount of rewriting; the rules are
+//! specified in docs/identity.md, and any change to them must raise [`IDENTITY_VERSION`].
 
+use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::LazyLock;
+
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, PartType};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// Version of the canonical form, fingerprint and tolerant key; stored in every receipt.
 pub const IDENTITY_VERSION: u32 = 1;
@@ -45,6 +56,1827 @@ pub struct Identity {
 
 /// Computes the identity of one message. Never panics on any input.
 pub fn identify(bytes: &[u8]) -> Identity {
-    let _ = bytes;
-    todo!("identity")
+    let digest = Sha256::digest(bytes);
+
+    let mut sink = HashSink::new();
+    let scan = canonicalise(bytes, &mut sink);
+    let canonical = sink.finish();
+
+    let rest = bytes.get(scan.from_line..).unwrap_or_default();
+    let body_section = scan
+        .body_start
+        .and_then(|start| bytes.get(start..))
+        .unwrap_or_default();
+    let (facts, unparsed) = message_facts(rest, body_section);
+
+    Identity {
+        digest: hex(&digest),
+        canonical: hex(&canonical),
+        fingerprint: hex(&fingerprint(&facts)),
+        tolerant: hex(&tolerant(&facts)),
+        message_id: facts.message_id,
+        date: facts.date,
+        from: facts.from,
+        subject: facts.subject,
+        eol: scan.eol,
+        stripped: scan.stripped,
+        unparsed,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashing plumbing
+
+/// Receives the canonical form piece by piece, so it never has to exist as one copy.
+trait Sink {
+    fn put(&mut self, data: &[u8]);
+}
+
+/// Size of [`HashSink`]'s buffer: small pieces (a line, a CRLF) are gathered so SHA-256 sees
+/// few, large updates; pieces at least half this size go straight to the hasher.
+const SINK_BUF: usize = 16 * 1024;
+
+/// A SHA-256 hasher fed through a buffer, because per-call overhead dominates for short lines.
+struct HashSink {
+    hasher: Sha256,
+    buf: Vec<u8>,
+}
+
+impl HashSink {
+    fn new() -> HashSink {
+        HashSink {
+            hasher: Sha256::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    fn finish(mut self) -> [u8; 32] {
+        self.hasher.update(&self.buf);
+        self.hasher.finalize().into()
+    }
+}
+
+impl Sink for HashSink {
+    fn put(&mut self, data: &[u8]) {
+        if self.buf.len() + data.len() <= SINK_BUF {
+            if self.buf.capacity() == 0 {
+                self.buf.reserve(SINK_BUF);
+            }
+            self.buf.extend_from_slice(data);
+            return;
+        }
+        if !self.buf.is_empty() {
+            self.hasher.update(&self.buf);
+            self.buf.clear();
+        }
+        if data.len() >= SINK_BUF / 2 {
+            self.hasher.update(data);
+        } else {
+            self.buf.extend_from_slice(data);
+        }
+    }
+}
+
+#[cfg(test)]
+impl Sink for Vec<u8> {
+    fn put(&mut self, data: &[u8]) {
+        self.extend_from_slice(data);
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// Bytes examined at once when searching: the comparisons below compile to vector
+/// instructions, which matters because bodies are mostly long runs of ordinary bytes.
+const CHUNK: usize = 32;
+
+/// Bit `i` is set when `chunk[i] == needle`.
+#[inline]
+fn chunk_mask(chunk: &[u8; CHUNK], needle: u8) -> u32 {
+    chunk
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | (u32::from(b == needle) << i))
+}
+
+/// Position of the first LF.
+fn find_lf(s: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..).and_then(|r| r.first_chunk::<CHUNK>()) {
+        let m = chunk_mask(chunk, b'\n');
+        if m != 0 {
+            return Some(i + m.trailing_zeros() as usize);
+        }
+        i += CHUNK;
+    }
+    s.get(i..)?.iter().position(|&b| b == b'\n').map(|p| i + p)
+}
+
+/// Position of the first CR or LF.
+fn find_line_break(s: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..).and_then(|r| r.first_chunk::<CHUNK>()) {
+        let m = chunk_mask(chunk, b'\n') | chunk_mask(chunk, b'\r');
+        if m != 0 {
+            return Some(i + m.trailing_zeros() as usize);
+        }
+        i += CHUNK;
+    }
+    s.get(i..)?
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .map(|p| i + p)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canonical form
+
+/// What the canonical pass learns besides the hash.
+struct Scan {
+    eol: Eol,
+    stripped: Vec<String>,
+    /// Length of the leading mbox `From ` line, terminator included (0 when there is none).
+    from_line: usize,
+    /// Offset of the body section, when there is an empty line.
+    body_start: Option<usize>,
+}
+
+#[derive(Default)]
+struct EolCount {
+    lf: usize,
+    crlf: usize,
+}
+
+impl EolCount {
+    fn add(&mut self, crlf: bool) {
+        self.lf += 1;
+        self.crlf += usize::from(crlf);
+    }
+
+    fn style(&self) -> Eol {
+        match (self.lf, self.crlf) {
+            (0, _) => Eol::None,
+            (lf, crlf) if lf == crlf => Eol::Crlf,
+            (_, 0) => Eol::Lf,
+            _ => Eol::Mixed,
+        }
+    }
+}
+
+/// One physical line: `content` excludes the LF and a CR right before it.
+struct Line {
+    content_end: usize,
+    next: usize,
+    lf: bool,
+    crlf: bool,
+}
+
+fn line_at(bytes: &[u8], start: usize) -> Line {
+    match bytes.get(start..).and_then(find_lf) {
+        Some(off) => {
+            let lf = start + off;
+            let crlf = lf > start && bytes[lf - 1] == b'\r';
+            Line {
+                content_end: if crlf { lf - 1 } else { lf },
+                next: lf + 1,
+                lf: true,
+                crlf,
+            }
+        }
+        None => Line {
+            content_end: bytes.len(),
+            next: bytes.len(),
+            lf: false,
+            crlf: false,
+        },
+    }
+}
+
+/// Header fields that stores and transports add or rewrite, by exact lower-case name.
+const STORE_FIELDS: &[&str] = &[
+    "status",
+    "x-status",
+    "x-keywords",
+    "x-uid",
+    "content-length",
+    "x-gm-thrid",
+    "x-gmail-labels",
+    "received",
+    "return-path",
+    "delivered-to",
+    "x-tuid",
+    "x-offlineimap",
+    "authentication-results",
+];
+
+/// Header fields that stores and transports add or rewrite, by lower-case name prefix.
+const STORE_PREFIXES: &[&str] = &["x-mozilla-", "x-ms-exchange-", "arc-"];
+
+fn is_store_field(name: &[u8]) -> bool {
+    // Most fields are kept: rule them out by their first letter before comparing names.
+    if !matches!(
+        name.first().map(u8::to_ascii_lowercase),
+        Some(b'a' | b'c' | b'd' | b'r' | b's' | b'x')
+    ) {
+        return false;
+    }
+    STORE_FIELDS
+        .iter()
+        .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
+        || STORE_PREFIXES.iter().any(|p| {
+            name.get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p.as_bytes()))
+        })
+}
+
+/// The lower-case name of a field the canonical form removes, or `None` to keep it.
+fn removable_name(first_line: &[u8]) -> Option<String> {
+    let colon = first_line.iter().position(|&b| b == b':')?;
+    let mut name = &first_line[..colon];
+    while let [rest @ .., b' ' | b'\t'] = name {
+        name = rest;
+    }
+    if name.is_empty() || !is_store_field(name) {
+        return None;
+    }
+    Some(String::from_utf8_lossy(name).to_ascii_lowercase())
+}
+
+/// Streams the canonical form of `bytes` into `sink` (docs/identity.md, "Canonical form").
+fn canonicalise(bytes: &[u8], sink: &mut impl Sink) -> Scan {
+    let mut eol = EolCount::default();
+    let mut stripped = Vec::new();
+    let mut pos = 0;
+
+    if bytes.starts_with(b"From ") {
+        let line = line_at(bytes, 0);
+        if line.lf {
+            eol.add(line.crlf);
+        }
+        pos = line.next;
+        stripped.push("from_".to_owned());
+    }
+    let from_line = pos;
+
+    // Header section: unfold, drop store fields, end every field with CRLF.
+    let mut field_open = false;
+    let mut field_kept = false;
+    let mut body_start = None;
+    while pos < bytes.len() {
+        let line = line_at(bytes, pos);
+        if line.lf {
+            eol.add(line.crlf);
+        }
+        let content = &bytes[pos..line.content_end];
+        pos = line.next;
+        let Some(&first) = content.first() else {
+            // An empty line (terminated, as pos < len): the header section ends here.
+            body_start = Some(pos);
+            break;
+        };
+        if field_open && (first == b' ' || first == b'\t') {
+            if field_kept {
+                sink.put(content);
+            }
+            continue;
+        }
+        if field_open && field_kept {
+            sink.put(b"\r\n");
+        }
+        field_open = true;
+        match removable_name(content) {
+            Some(name) => {
+                field_kept = false;
+                stripped.push(name);
+            }
+            None => {
+                field_kept = true;
+                sink.put(content);
+            }
+        }
+    }
+    if field_open && field_kept {
+        sink.put(b"\r\n");
+    }
+    sink.put(b"\r\n");
+
+    if let Some(start) = body_start {
+        canonical_body(bytes, start, sink, &mut eol);
+    }
+
+    stripped.sort();
+    stripped.dedup();
+    Scan {
+        eol: eol.style(),
+        stripped,
+        from_line,
+        body_start,
+    }
+}
+
+/// Streams the body section (from `start` to the end) with CRLF line endings and one trailing
+/// empty line dropped. Already-CRLF runs go to the sink in one piece.
+fn canonical_body(bytes: &[u8], start: usize, sink: &mut impl Sink, eol: &mut EolCount) {
+    let len = bytes.len();
+    let mut end = len;
+    if end > start && bytes[end - 1] == b'\n' {
+        let lf = end - 1;
+        let crlf = lf > start && bytes[lf - 1] == b'\r';
+        let content_end = if crlf { lf - 1 } else { lf };
+        if content_end == start || bytes[content_end - 1] == b'\n' {
+            // The last line is empty: drop it (counting its line ending for `eol`).
+            eol.add(crlf);
+            end = content_end;
+        }
+    }
+
+    // `start` follows an LF, so `bytes[lf - 1]` below is always in range.
+    let mut segment = start;
+    let mut i = start;
+    while let Some(off) = bytes.get(i..end).and_then(find_lf) {
+        let lf = i + off;
+        let crlf = bytes[lf - 1] == b'\r';
+        eol.add(crlf);
+        if !crlf {
+            sink.put(&bytes[segment..lf]);
+            sink.put(b"\r\n");
+            segment = lf + 1;
+        }
+        i = lf + 1;
+    }
+    sink.put(&bytes[segment..end]);
+    if end > start && bytes[end - 1] != b'\n' {
+        sink.put(b"\r\n");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsed facts: what the fingerprint and tolerant key are computed from
+
+/// Nested messages (message/rfc822 attachments) deeper than this are hashed as bytes instead
+/// of by their own fingerprint, to bound recursion.
+const MAX_NESTING: usize = 8;
+
+/// The parser is configured once: only the fields identity reads are decoded, all others are
+/// skipped, which saves parsing Received chains and DKIM signatures of every message.
+static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .header_content_type(HeaderName::ContentType)
+        .header_content_type(HeaderName::ContentDisposition)
+        .header_text(HeaderName::ContentTransferEncoding)
+        .header_id(HeaderName::MessageId)
+        .header_date(HeaderName::Date)
+        .header_address(HeaderName::From)
+        .header_address(HeaderName::To)
+        .header_address(HeaderName::Cc)
+        .header_text(HeaderName::Subject)
+        .default_header_ignore()
+});
+
+#[derive(Default)]
+struct Facts {
+    message_id: Option<String>,
+    date: Option<i64>,
+    from: Option<String>,
+    to: Vec<String>,
+    cc: Vec<String>,
+    subject: Option<String>,
+    /// SHA-256 of the normalised body text.
+    body: [u8; 32],
+    /// SHA-256 of the body's letters and digits, lower-cased.
+    letters: [u8; 32],
+    /// One entry per attachment, sorted.
+    attachments: Vec<String>,
+}
+
+/// Owns a parsed message and drops nested messages one by one: the derived drop recurses once
+/// per level, and a crafted message nesting message/rfc822 parts thousands deep would
+/// otherwise overflow the stack, which no `catch_unwind` can stop.
+struct Parsed<'x>(Message<'x>);
+
+impl Drop for Parsed<'_> {
+    fn drop(&mut self) {
+        let mut pending = vec![std::mem::take(&mut self.0)];
+        while let Some(mut message) = pending.pop() {
+            for part in &mut message.parts {
+                if let PartType::Message(inner) = &mut part.body {
+                    pending.push(std::mem::take(inner));
+                }
+            }
+        }
+    }
+}
+
+/// Parses `rest` (the message without its `From ` line) and extracts the facts; falls back to
+/// what is available when the parser finds no header or fails.
+fn message_facts(rest: &[u8], body_section: &[u8]) -> (Facts, Option<String>) {
+    if rest.is_empty() {
+        return (
+            fallback_facts(None, b""),
+            Some("the message is empty".to_owned()),
+        );
+    }
+    if u32::try_from(rest.len()).is_err() {
+        // The parser keeps offsets in 32 bits.
+        return (
+            fallback_facts(None, rest),
+            Some("the message is too large to parse (4 GiB or more)".to_owned()),
+        );
+    }
+    let parsed = catch_unwind(AssertUnwindSafe(|| {
+        // The parser also accepts text with no header field at all, as a body.
+        let message = Parsed(PARSER.parse(rest)?);
+        let has_fields = message
+            .0
+            .parts
+            .first()
+            .is_some_and(|p| !p.headers.is_empty());
+        has_fields.then(|| facts_of(&message.0, 0))
+    }));
+    match parsed {
+        Ok(Some(facts)) => (facts, None),
+        Ok(None) => (
+            fallback_facts(None, rest),
+            Some("no header fields found".to_owned()),
+        ),
+        Err(_) => {
+            let headers = catch_unwind(AssertUnwindSafe(|| {
+                let message = Parsed(PARSER.parse_headers(rest)?);
+                let has_fields = message
+                    .0
+                    .parts
+                    .first()
+                    .is_some_and(|p| !p.headers.is_empty());
+                has_fields.then(|| header_facts(&message.0))
+            }))
+            .ok()
+            .flatten();
+            let text = if headers.is_some() {
+                body_section
+            } else {
+                rest
+            };
+            (
+                fallback_facts(headers, text),
+                Some("the MIME structure could not be parsed".to_owned()),
+            )
+        }
+    }
+}
+
+/// Facts for a message the parser could not handle: whatever header facts were recovered, and
+/// `text` taken as the whole body (UTF-8, invalid bytes replaced), with no attachments.
+fn fallback_facts(headers: Option<Facts>, text: &[u8]) -> Facts {
+    let mut facts = headers.unwrap_or_default();
+    let mut hashes = TextHashes::new();
+    hashes.add_part(&String::from_utf8_lossy(text));
+    (facts.body, facts.letters) = hashes.finish();
+    facts
+}
+
+fn facts_of(message: &Message<'_>, depth: usize) -> Facts {
+    let mut facts = header_facts(message);
+
+    let mut hashes = TextHashes::new();
+    for &id in &message.text_body {
+        match message.parts.get(id as usize).map(|p| &p.body) {
+            Some(PartType::Text(text)) => hashes.add_part(text),
+            Some(PartType::Html(html)) => hashes.add_part(&html_to_text(html)),
+            _ => {}
+        }
+    }
+    (facts.body, facts.letters) = hashes.finish();
+
+    for &id in &message.attachments {
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        let entry = match &part.body {
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+                format!("{} {}", hex(&Sha256::digest(bytes)), bytes.len())
+            }
+            PartType::Text(text) | PartType::Html(text) => {
+                let (digest, size) = text_attachment(text);
+                format!("{} {}", hex(&digest), size)
+            }
+            PartType::Message(inner) if depth < MAX_NESTING => {
+                format!("message {}", hex(&fingerprint(&facts_of(inner, depth + 1))))
+            }
+            PartType::Message(inner) => {
+                format!("message {}", hex(&Sha256::digest(inner.raw_message())))
+            }
+            PartType::Multipart(_) => continue,
+        };
+        facts.attachments.push(entry);
+    }
+    facts.attachments.sort_unstable();
+    facts
+}
+
+/// The first top-level field with this name: the one a reader sees first, and the one tools
+/// leave alone when they prepend their own.
+fn first_field<'a>(
+    message: &'a Message<'_>,
+    name: HeaderName<'static>,
+) -> Option<&'a HeaderValue<'a>> {
+    message
+        .headers()
+        .iter()
+        .find(|h| h.name == name)
+        .map(|h| &h.value)
+}
+
+fn header_facts(message: &Message<'_>) -> Facts {
+    let message_id = match first_field(message, HeaderName::MessageId) {
+        Some(HeaderValue::Text(id)) => normalise_message_id(id),
+        Some(HeaderValue::TextList(ids)) => ids.first().and_then(|id| normalise_message_id(id)),
+        _ => None,
+    };
+    let date = match first_field(message, HeaderName::Date) {
+        Some(HeaderValue::DateTime(dt)) if dt.is_valid() => Some(dt.to_timestamp()),
+        _ => None,
+    };
+    let from = match first_field(message, HeaderName::From) {
+        Some(HeaderValue::Address(address)) => address
+            .iter()
+            .find_map(|a| a.address().and_then(normalise_address)),
+        _ => None,
+    };
+    let addresses = |name: HeaderName<'static>| -> Vec<String> {
+        let mut list: Vec<String> = message
+            .headers()
+            .iter()
+            .filter(|h| h.name == name)
+            .filter_map(|h| h.value.as_address())
+            .flat_map(|a| a.iter())
+            .filter_map(|a| a.address().and_then(normalise_address))
+            .collect();
+        list.sort_unstable();
+        list
+    };
+    let subject = match first_field(message, HeaderName::Subject) {
+        Some(HeaderValue::Text(text)) => normalise_subject(text),
+        _ => None,
+    };
+    Facts {
+        message_id,
+        date,
+        from,
+        to: addresses(HeaderName::To),
+        cc: addresses(HeaderName::Cc),
+        subject,
+        ..Facts::default()
+    }
+}
+
+/// Brackets and blanks removed, the part after the last `@` lower-cased. IDs that imapsync
+/// invents for messages that had none (`…@imapsync`) count as absent, so the copy still
+/// matches the original.
+fn normalise_message_id(id: &str) -> Option<String> {
+    let id: String = id
+        .chars()
+        .filter(|&c| c != '<' && c != '>' && !c.is_whitespace())
+        .collect();
+    let id = match id.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
+        None => id,
+    };
+    if id.is_empty() || id.ends_with("@imapsync") {
+        None
+    } else {
+        Some(id)
+    }
+}
+
+fn normalise_address(address: &str) -> Option<String> {
+    let address = address.trim();
+    (!address.is_empty()).then(|| address.to_lowercase())
+}
+
+/// NFC, every run of white space made one space, trimmed.
+fn normalise_subject(subject: &str) -> Option<String> {
+    let subject = nfc(subject);
+    let mut out = String::with_capacity(subject.len());
+    for word in subject.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn nfc(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfc().collect())
+    }
+}
+
+/// Calls `f` for each line of `text`; lines end at CRLF, LF or a lone CR. The piece after the
+/// last line break is a line too (possibly empty), so parts joined by LF split the same way.
+fn for_each_line(text: &str, mut f: impl FnMut(&str)) {
+    let b = text.as_bytes();
+    let mut start = 0;
+    while let Some(off) = find_line_break(&b[start..]) {
+        let brk = start + off;
+        f(&text[start..brk]);
+        start = if b[brk] == b'\r' && b.get(brk + 1) == Some(&b'\n') {
+            brk + 2
+        } else {
+            brk + 1
+        };
+    }
+    f(&text[start..]);
+}
+
+/// Hashes body text as it is normalised: the text hash for the fingerprint and the
+/// letters-and-digits hash for the tolerant key.
+struct TextHashes {
+    body: HashSink,
+    letters: HashSink,
+    /// Empty lines seen but not yet written: written only if a non-empty line follows.
+    pending_empty: usize,
+    scratch: Vec<u8>,
+}
+
+impl TextHashes {
+    fn new() -> TextHashes {
+        TextHashes {
+            body: HashSink::new(),
+            letters: HashSink::new(),
+            pending_empty: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn add_part(&mut self, text: &str) {
+        let text = nfc(text);
+        for_each_line(&text, |line| self.line(line));
+        // Line breaks and trimmed blanks are never letters or digits, so the letters can be
+        // taken from the whole part at once.
+        self.scratch.clear();
+        if text.is_ascii() {
+            // Branch-free compaction: every byte is written, only letters and digits advance.
+            let src = text.as_bytes();
+            self.scratch.resize(src.len(), 0);
+            let mut n = 0;
+            for &b in src {
+                let lower = b.to_ascii_lowercase();
+                if let Some(slot) = self.scratch.get_mut(n) {
+                    *slot = lower;
+                }
+                n += usize::from(lower.is_ascii_lowercase() | lower.is_ascii_digit());
+            }
+            self.scratch.truncate(n);
+        } else {
+            let mut utf8 = [0; 4];
+            for c in text.chars().filter(|c| c.is_alphanumeric()) {
+                for l in c.to_lowercase() {
+                    self.scratch
+                        .extend_from_slice(l.encode_utf8(&mut utf8).as_bytes());
+                }
+            }
+        }
+        self.letters.put(&self.scratch);
+    }
+
+    fn line(&mut self, line: &str) {
+        let line = line.trim_end();
+        if line.is_empty() {
+            self.pending_empty += 1;
+            return;
+        }
+        for _ in 0..std::mem::take(&mut self.pending_empty) {
+            self.body.put(b"\n");
+        }
+        self.body.put(line.as_bytes());
+        self.body.put(b"\n");
+    }
+
+    fn finish(self) -> ([u8; 32], [u8; 32]) {
+        (self.body.finish(), self.letters.finish())
+    }
+}
+
+/// SHA-256 and size of a text attachment: its decoded text as UTF-8 with CRLF and lone CR
+/// turned into LF, because stores convert the line endings of unencoded text parts.
+fn text_attachment(text: &str) -> ([u8; 32], usize) {
+    let b = text.as_bytes();
+    let mut sink = HashSink::new();
+    let mut size = 0;
+    let mut segment = 0;
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&c| c == b'\r') {
+        let cr = i + off;
+        sink.put(&b[segment..cr]);
+        size += cr - segment;
+        if b.get(cr + 1) != Some(&b'\n') {
+            sink.put(b"\n");
+            size += 1;
+        }
+        segment = cr + 1;
+        i = cr + 1;
+    }
+    sink.put(&b[segment..]);
+    size += b.len() - segment;
+    (sink.finish(), size)
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTML to text
+
+/// Elements whose content is not text; skipped up to their closing tag when there is one.
+const HTML_SKIPPED: &[&str] = &["head", "script", "style", "template"];
+
+/// Elements that break the line, opening or closing.
+const HTML_BREAKS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tbody",
+    "tfoot",
+    "thead",
+    "tr",
+    "ul",
+];
+
+/// Elements that separate words, opening or closing.
+const HTML_SPACES: &[&str] = &["td", "th"];
+
+/// Position of `needle` (ASCII, lower-case) in `hay` at or after `from`, ignoring ASCII case.
+fn find_ascii_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let tail = hay.get(from..)?;
+    tail.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+        .map(|p| from + p)
+}
+
+/// Reduces HTML to text by the fixed rules of docs/identity.md ("HTML to text"): a small,
+/// specified reduction rather than a renderer, so that anyone can reproduce the hash.
+fn html_to_text(html: &str) -> String {
+    let b = html.as_bytes();
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut space = false;
+    let mut line_has_text = false;
+    // A skipped element with no closing tag after some point has none after any later point.
+    let mut unclosed = [false; HTML_SKIPPED.len()];
+    let mut i = 0;
+
+    fn emit(out: &mut String, c: char, space: &mut bool, line_has_text: &mut bool) {
+        if *space && *line_has_text {
+            out.push(' ');
+        }
+        *space = false;
+        *line_has_text = true;
+        out.push(c);
+    }
+
+    while i < b.len() {
+        match b[i] {
+            b'<' if b[i..].starts_with(b"<!--") => {
+                i = find_ascii_ci(b, i + 4, b"-->").map_or(b.len(), |p| p + 3);
+            }
+            b'<' if b
+                .get(i + 1)
+                .is_some_and(|&c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?')) =>
+            {
+                let tag_end = b[i..].iter().position(|&c| c == b'>').map(|p| i + p);
+                let mut j = i + 1;
+                let closing = b[j] == b'/';
+                if closing {
+                    j += 1;
+                }
+                let name_len = b[j..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .count();
+                let name = &b[j..j + name_len];
+                let Some(tag_end) = tag_end else {
+                    i = b.len();
+                    continue;
+                };
+                i = tag_end + 1;
+                if let Some(k) = HTML_SKIPPED
+                    .iter()
+                    .position(|s| name.eq_ignore_ascii_case(s.as_bytes()))
+                    && !closing
+                    && !unclosed[k]
+                {
+                    let mut close = Vec::with_capacity(name.len() + 2);
+                    close.extend_from_slice(b"</");
+                    close.extend_from_slice(HTML_SKIPPED[k].as_bytes());
+                    match find_ascii_ci(b, i, &close)
+                        .and_then(|p| b[p..].iter().position(|&c| c == b'>').map(|q| p + q))
+                    {
+                        Some(end) => i = end + 1,
+                        None => unclosed[k] = true,
+                    }
+                } else if HTML_BREAKS
+                    .iter()
+                    .any(|s| name.eq_ignore_ascii_case(s.as_bytes()))
+                {
+                    out.push('\n');
+                    space = false;
+                    line_has_text = false;
+                } else if HTML_SPACES
+                    .iter()
+                    .any(|s| name.eq_ignore_ascii_case(s.as_bytes()))
+                {
+                    space = true;
+                }
+            }
+            b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' => {
+                space = true;
+                i += 1;
+            }
+            b'&' => {
+                let (c, len) = html_entity(&b[i..]).unwrap_or(('&', 1));
+                emit(&mut out, c, &mut space, &mut line_has_text);
+                i += len;
+            }
+            _ => {
+                let c = html[i..].chars().next().unwrap_or('\u{fffd}');
+                emit(&mut out, c, &mut space, &mut line_has_text);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+/// Decodes an entity at the start of `s` (which starts with `&`): the character and the
+/// entity's length in bytes.
+fn html_entity(s: &[u8]) -> Option<(char, usize)> {
+    let semi = s.iter().take(12).position(|&c| c == b';')?;
+    let body = &s[1..semi];
+    let c = match body {
+        b"amp" => '&',
+        b"lt" => '<',
+        b"gt" => '>',
+        b"quot" => '"',
+        b"apos" => '\'',
+        b"nbsp" => '\u{a0}',
+        [b'#', b'x' | b'X', digits @ ..] if !digits.is_empty() => numeric_char(digits, 16)?,
+        [b'#', digits @ ..] if !digits.is_empty() => numeric_char(digits, 10)?,
+        _ => return None,
+    };
+    Some((c, semi + 1))
+}
+
+fn numeric_char(digits: &[u8], radix: u32) -> Option<char> {
+    let mut n: u32 = 0;
+    for &d in digits {
+        let v = char::from(d).to_digit(radix)?;
+        n = n.saturating_mul(radix).saturating_add(v);
+    }
+    Some(match char::from_u32(n) {
+        Some(c) if n != 0 => c,
+        _ => '\u{fffd}',
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tuples
+
+/// Writes a labelled, length-prefixed tuple into SHA-256 (docs/identity.md, "Tuple encoding").
+struct Tuple(Sha256);
+
+impl Tuple {
+    fn new(kind: &str) -> Tuple {
+        let mut h = Sha256::new();
+        h.update(format!("{kind} {IDENTITY_VERSION}\n"));
+        Tuple(h)
+    }
+
+    fn field(&mut self, label: &str, value: Option<&str>) {
+        match value {
+            Some(v) => {
+                self.0.update(format!("{label}={}:", v.len()));
+                self.0.update(v);
+                self.0.update(b"\n");
+            }
+            None => self.0.update(format!("{label}=-\n")),
+        }
+    }
+
+    fn list(&mut self, label: &str, items: &[String]) {
+        self.0.update(format!("{label}#{}\n", items.len()));
+        for item in items {
+            self.field(label, Some(item));
+        }
+    }
+
+    fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+fn fingerprint(f: &Facts) -> [u8; 32] {
+    let mut t = Tuple::new("mailproof-fingerprint");
+    t.field("message-id", f.message_id.as_deref());
+    t.field("date", f.date.map(|d| d.to_string()).as_deref());
+    t.field("from", f.from.as_deref());
+    t.list("to", &f.to);
+    t.list("cc", &f.cc);
+    t.field("subject", f.subject.as_deref());
+    t.field("body", Some(&hex(&f.body)));
+    t.list("attachment", &f.attachments);
+    t.finish()
+}
+
+fn tolerant(f: &Facts) -> [u8; 32] {
+    let mut t = Tuple::new("mailproof-tolerant");
+    t.field(
+        "date",
+        f.date
+            .map(|d| (d.div_euclid(60) * 60).to_string())
+            .as_deref(),
+    );
+    t.field("from", f.from.as_deref());
+    t.field(
+        "subject",
+        f.subject.as_ref().map(|s| s.to_lowercase()).as_deref(),
+    );
+    t.field("letters", Some(&hex(&f.letters)));
+    t.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canonical_bytes(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        canonicalise(bytes, &mut out);
+        out
+    }
+
+    fn to_crlf(s: &str) -> String {
+        s.replace("\r\n", "\n").replace('\n', "\r\n")
+    }
+
+    fn base64(data: &[u8], width: usize) -> String {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut flat = String::new();
+        for c in data.chunks(3) {
+            let n = u32::from(c[0]) << 16
+                | u32::from(*c.get(1).unwrap_or(&0)) << 8
+                | u32::from(*c.get(2).unwrap_or(&0));
+            flat.push(T[(n >> 18) as usize & 63] as char);
+            flat.push(T[(n >> 12) as usize & 63] as char);
+            flat.push(if c.len() > 1 {
+                T[(n >> 6) as usize & 63] as char
+            } else {
+                '='
+            });
+            flat.push(if c.len() > 2 {
+                T[n as usize & 63] as char
+            } else {
+                '='
+            });
+        }
+        let mut out = String::new();
+        for chunk in flat.as_bytes().chunks(width) {
+            out.push_str(std::str::from_utf8(chunk).unwrap());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn quoted_printable(text: &str) -> String {
+        let mut out = String::new();
+        for line in text.split('\n') {
+            let mut col = 0;
+            for &b in line.as_bytes() {
+                let piece = if (b == b' ' || b.is_ascii_graphic()) && b != b'=' {
+                    (b as char).to_string()
+                } else {
+                    format!("={b:02X}")
+                };
+                if col + piece.len() > 75 {
+                    out.push_str("=\n");
+                    col = 0;
+                }
+                col += piece.len();
+                out.push_str(&piece);
+            }
+            out.push('\n');
+        }
+        out.pop();
+        out
+    }
+
+    const TEXT: &str = "Hello Zoë,\n\nthe quarterly report is attached; figures are final.\n\
+                        Café meeting moved to Friday 10:30.\n\n-- \nAlice\n";
+    const ATTACHMENT: &[u8] = b"%PDF-1.4 fake pdf bytes \x00\x01\x02\xff with a tail of data \
+                                that is long enough to need several base64 lines when encoded.";
+
+    fn headers(extra: &str) -> String {
+        format!(
+            "{extra}Message-ID: <Report.42@Mail.Example.COM>\n\
+             Date: Tue, 1 Jul 2003 10:52:37 +0200\n\
+             From: Alice Example <Alice@Example.com>\n\
+             To: bob@example.org, \"Carol\" <carol@example.net>\n\
+             Cc: dave@example.com\n\
+             Subject: =?UTF-8?Q?Quarterly_r=C3=A9port?=\n\
+             MIME-Version: 1.0\n"
+        )
+    }
+
+    /// The reference message: multipart/mixed, QP text, base64 attachment wrapped at 76.
+    fn message(
+        extra: &str,
+        boundary: &str,
+        text_qp: bool,
+        width: usize,
+        attachment: &[u8],
+    ) -> String {
+        let text_part = if text_qp {
+            format!(
+                "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n{}\n",
+                quoted_printable(TEXT)
+            )
+        } else {
+            format!(
+                "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n{}",
+                base64(TEXT.as_bytes(), width)
+            )
+        };
+        format!(
+            "{}Content-Type: multipart/mixed; boundary=\"{boundary}\"\n\n\
+             This is a multi-part message in MIME format.\n\
+             --{boundary}\n{text_part}--{boundary}\n\
+             Content-Type: application/pdf; name=\"report.pdf\"\n\
+             Content-Disposition: attachment; filename=\"report.pdf\"\n\
+             Content-Transfer-Encoding: base64\n\n{}--{boundary}--\n",
+            headers(extra),
+            base64(attachment, width)
+        )
+    }
+
+    fn reference() -> String {
+        message("", "==b1==", true, 76, ATTACHMENT)
+    }
+
+    #[test]
+    fn crlf_and_lf_share_canonical_and_fingerprint() {
+        let lf = identify(reference().as_bytes());
+        let crlf = identify(to_crlf(&reference()).as_bytes());
+        assert_ne!(lf.digest, crlf.digest);
+        assert_eq!(lf.canonical, crlf.canonical);
+        assert_eq!(lf.fingerprint, crlf.fingerprint);
+        assert_eq!(lf.tolerant, crlf.tolerant);
+        assert_eq!((lf.eol, crlf.eol), (Eol::Lf, Eol::Crlf));
+        assert!(lf.unparsed.is_none() && lf.stripped.is_empty());
+        let mixed = reference().replacen('\n', "\r\n", 3);
+        assert_eq!(identify(mixed.as_bytes()).eol, Eol::Mixed);
+        assert_eq!(identify(b"Subject: x").eol, Eol::None);
+    }
+
+    #[test]
+    fn fields_are_normalised() {
+        let id = identify(reference().as_bytes());
+        assert_eq!(id.message_id.as_deref(), Some("Report.42@mail.example.com"));
+        assert_eq!(id.date, Some(1_057_049_557));
+        assert_eq!(id.from.as_deref(), Some("alice@example.com"));
+        assert_eq!(id.subject.as_deref(), Some("Quarterly réport"));
+        assert_eq!(id.digest.len(), 64);
+        assert!(
+            id.fingerprint
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+    }
+
+    #[test]
+    fn store_and_trace_headers_are_stripped() {
+        let plain = identify(reference().as_bytes());
+        let extra = "From alice@example.com Tue Jul  1 10:52:37 2003\n\
+                     Received: from mx.example.net by mail.example.com\n\tfor <bob@example.org>; \
+                     Tue, 1 Jul 2003 10:52:40 +0200\n\
+                     X-TUID: 7h3Yq9l2\n\
+                     X-Mozilla-Status: 0001\n\
+                     X-Mozilla-Status2: 00000000\n\
+                     received : another hop\n";
+        let mut added = reference();
+        added.insert_str(0, extra);
+        let id = identify(added.as_bytes());
+        assert_ne!(id.digest, plain.digest);
+        assert_eq!(id.canonical, plain.canonical);
+        assert_eq!(id.fingerprint, plain.fingerprint);
+        assert_eq!(
+            id.stripped,
+            [
+                "from_",
+                "received",
+                "x-mozilla-status",
+                "x-mozilla-status2",
+                "x-tuid"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_listed_store_field_is_stripped() {
+        let names = [
+            "X-Mozilla-Keys",
+            "Status",
+            "X-Status",
+            "X-Keywords",
+            "X-UID",
+            "Content-Length",
+            "X-GM-THRID",
+            "X-Gmail-Labels",
+            "Received",
+            "Return-Path",
+            "Delivered-To",
+            "X-MS-Exchange-Organization-AuthAs",
+            "X-TUID",
+            "X-OfflineIMAP",
+            "ARC-Seal",
+            "Authentication-Results",
+        ];
+        let base = "Subject: s\n\nbody\n";
+        for name in names {
+            let msg = format!("{name}: v\n  folded\n{base}");
+            let id = identify(msg.as_bytes());
+            assert_eq!(id.canonical, identify(base.as_bytes()).canonical, "{name}");
+            assert_eq!(id.stripped, [name.to_ascii_lowercase()]);
+        }
+        // Look-alikes stay.
+        for kept in ["X-Received: v", "Statuses: v", "Archive: v", "X-Mozilla: v"] {
+            let msg = format!("{kept}\n{base}");
+            assert_ne!(
+                identify(msg.as_bytes()).canonical,
+                identify(base.as_bytes()).canonical
+            );
+        }
+    }
+
+    #[test]
+    fn canonical_form_is_exact() {
+        let raw = b"From x@y Mon Jan  1 00:00:00 2024\n\
+                    Subject: one\n two\r\n\
+                    X-UID: 5\n\
+                    \tcontinued\n\
+                    To: a@example.com\n\
+                    \n\
+                    line 1\r\n\
+                    line 2\n\
+                    \n";
+        assert_eq!(
+            canonical_bytes(raw),
+            b"Subject: one two\r\nTo: a@example.com\r\n\r\nline 1\r\nline 2\r\n"
+        );
+        // No empty line: all header; empty body; the separator is still written.
+        assert_eq!(canonical_bytes(b"Subject: x"), b"Subject: x\r\n\r\n");
+        assert_eq!(canonical_bytes(b"Subject: x\n\n"), b"Subject: x\r\n\r\n");
+        assert_eq!(canonical_bytes(b"Subject: x\n\n\n"), b"Subject: x\r\n\r\n");
+        assert_eq!(
+            canonical_bytes(b"Subject: x\n\n\n\n"),
+            b"Subject: x\r\n\r\n\r\n"
+        );
+        assert_eq!(canonical_bytes(b"S: x\n\nbody"), b"S: x\r\n\r\nbody\r\n");
+        assert_eq!(canonical_bytes(b""), b"\r\n");
+        assert_eq!(canonical_bytes(b"\n\nb"), b"\r\n\r\nb\r\n");
+        // One trailing empty line only.
+        assert_eq!(
+            canonical_bytes(b"S: x\n\nb\r\n\r\n\r\n"),
+            b"S: x\r\n\r\nb\r\n\r\n"
+        );
+        let one = identify(b"Subject: x\n\nbody\n");
+        assert_eq!(one.canonical, identify(b"Subject: x\n\nbody\n\n").canonical);
+        assert_eq!(one.canonical, identify(b"Subject: x\r\n\r\nbody").canonical);
+        assert_eq!(
+            one.canonical,
+            hex(&Sha256::digest(b"Subject: x\r\n\r\nbody\r\n"))
+        );
+    }
+
+    #[test]
+    fn reencoding_keeps_fingerprint_but_not_canonical() {
+        let reference = identify(reference().as_bytes());
+        let variants = [
+            (
+                "base64 rewrapped",
+                message("", "==b1==", true, 60, ATTACHMENT),
+            ),
+            (
+                "QP text as base64",
+                message("", "==b1==", false, 76, ATTACHMENT),
+            ),
+            (
+                "new boundary",
+                message("", "----=_Part_0_99.1700000", true, 76, ATTACHMENT),
+            ),
+            (
+                "refolded, CRLF, trace headers",
+                to_crlf(&message(
+                    "Received: from a by b\nX-OfflineIMAP: 1-2\n",
+                    "x",
+                    false,
+                    72,
+                    ATTACHMENT,
+                ))
+                .replace("To: bob@example.org, ", "To: bob@example.org,\r\n\t")
+                .replace(
+                    "Subject: =?UTF-8?Q?Quarterly_r=C3=A9port?=",
+                    "Subject:\r\n =?UTF-8?B?UXVhcnRlcmx5IHLDqXBvcnQ=?=",
+                ),
+            ),
+        ];
+        for (what, raw) in variants {
+            let id = identify(raw.as_bytes());
+            assert_eq!(id.fingerprint, reference.fingerprint, "{what}");
+            assert_eq!(id.tolerant, reference.tolerant, "{what}");
+            assert_ne!(id.canonical, reference.canonical, "{what}");
+            assert_eq!(id.subject, reference.subject, "{what}");
+        }
+    }
+
+    #[test]
+    fn changed_body_or_attachment_changes_fingerprint() {
+        let reference = identify(reference().as_bytes());
+        let body = identify(
+            reference_with_text(
+                "the quarterly report is attached",
+                "the annual report is attached",
+            )
+            .as_bytes(),
+        );
+        assert_ne!(body.fingerprint, reference.fingerprint);
+        assert_ne!(body.tolerant, reference.tolerant);
+        assert_eq!(
+            (&body.message_id, body.date, &body.from),
+            (&reference.message_id, reference.date, &reference.from)
+        );
+
+        let mut changed = ATTACHMENT.to_vec();
+        changed[30] ^= 1;
+        let attachment = identify(message("", "==b1==", true, 76, &changed).as_bytes());
+        assert_ne!(attachment.fingerprint, reference.fingerprint);
+        assert_eq!(attachment.message_id, reference.message_id);
+
+        let mut longer = ATTACHMENT.to_vec();
+        longer.push(b'!');
+        assert_ne!(
+            identify(message("", "==b1==", true, 76, &longer).as_bytes()).fingerprint,
+            reference.fingerprint
+        );
+    }
+
+    fn reference_with_text(from: &str, to: &str) -> String {
+        let text = TEXT.replace(from, to);
+        assert_ne!(text, TEXT);
+        reference().replace(&quoted_printable(TEXT), &quoted_printable(&text))
+    }
+
+    #[test]
+    fn whitespace_only_changes_keep_fingerprint() {
+        let reference = identify(reference().as_bytes());
+        let trailing = reference_with_text("are final.\n", "are final.   \n");
+        assert_eq!(
+            identify(trailing.as_bytes()).fingerprint,
+            reference.fingerprint
+        );
+        let more_lines = reference_with_text("Alice\n", "Alice\n\n\n");
+        assert_eq!(
+            identify(more_lines.as_bytes()).fingerprint,
+            reference.fingerprint
+        );
+        // An inner blank line is content.
+        let inner = reference_with_text("final.\n", "final.\n\n");
+        assert_ne!(
+            identify(inner.as_bytes()).fingerprint,
+            reference.fingerprint
+        );
+        // Letters and digits only for the tolerant key.
+        assert_eq!(identify(inner.as_bytes()).tolerant, reference.tolerant);
+        let nfd = reference_with_text("Café", "Cafe\u{301}");
+        assert_eq!(identify(nfd.as_bytes()).fingerprint, reference.fingerprint);
+    }
+
+    #[test]
+    fn missing_message_id_still_has_fingerprint() {
+        let without = reference().replace("Message-ID: <Report.42@Mail.Example.COM>\n", "");
+        let id = identify(without.as_bytes());
+        assert_eq!(id.message_id, None);
+        assert_eq!(id.fingerprint.len(), 64);
+        assert_ne!(id.fingerprint, identify(reference().as_bytes()).fingerprint);
+        assert_eq!(id.tolerant, identify(reference().as_bytes()).tolerant);
+        assert!(id.unparsed.is_none());
+        // imapsync's invented IDs count as absent.
+        let invented = reference().replace("<Report.42@Mail.Example.COM>", "<1234@imapsync>");
+        let invented = identify(invented.as_bytes());
+        assert_eq!(invented.message_id, None);
+        assert_eq!(invented.fingerprint, id.fingerprint);
+    }
+
+    #[test]
+    fn message_id_normalisation() {
+        for (raw, want) in [
+            ("<abc@EXAMPLE.com>", Some("abc@example.com")),
+            ("  < ABC.def @ Example.Org >", Some("ABC.def@example.org")),
+            ("no-brackets@Host.Example", Some("no-brackets@host.example")),
+            ("<a@b.example> <c@d.example>", Some("a@b.example")),
+            ("<>", None),
+            ("", None),
+        ] {
+            let msg = format!("Message-ID: {raw}\nSubject: s\n\nbody\n");
+            assert_eq!(
+                identify(msg.as_bytes()).message_id.as_deref(),
+                want,
+                "{raw:?}"
+            );
+        }
+        // The first field wins.
+        let two = "Message-ID: <one@x.example>\nMessage-ID: <two@x.example>\n\nb\n";
+        assert_eq!(
+            identify(two.as_bytes()).message_id.as_deref(),
+            Some("one@x.example")
+        );
+    }
+
+    #[test]
+    fn recipients_order_and_case_do_not_matter() {
+        let a = identify(reference().as_bytes());
+        let swapped = reference().replace(
+            "To: bob@example.org, \"Carol\" <carol@example.net>",
+            "To: Carol <CAROL@example.net>, Bob <bob@example.org>",
+        );
+        assert_eq!(identify(swapped.as_bytes()).fingerprint, a.fingerprint);
+        let moved = reference().replace(
+            "Cc: dave@example.com\n",
+            "Cc: dave@example.com, x@example.com\n",
+        );
+        assert_ne!(identify(moved.as_bytes()).fingerprint, a.fingerprint);
+        // To and Cc are distinct lists.
+        let to_cc = reference()
+            .replace(
+                "To: bob@example.org, \"Carol\" <carol@example.net>",
+                "To: bob@example.org",
+            )
+            .replace(
+                "Cc: dave@example.com",
+                "Cc: carol@example.net, dave@example.com",
+            );
+        assert_ne!(identify(to_cc.as_bytes()).fingerprint, a.fingerprint);
+    }
+
+    #[test]
+    fn subjects_are_decoded() {
+        let cases = [
+            ("=?UTF-8?B?UXVhcnRlcmx5IHLDqXBvcnQ=?=", "Quarterly réport"),
+            ("=?iso-8859-1?q?Quarterly_r=E9port?=", "Quarterly réport"),
+            (
+                "  Quarterly \t  =?utf-8?q?r=C3=A9?=\n =?utf-8?q?port?=  ",
+                "Quarterly réport",
+            ),
+            ("Quarterly re\u{301}port", "Quarterly réport"),
+            ("=?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=", "テスト"),
+        ];
+        for (raw, want) in cases {
+            let msg = format!("Subject: {raw}\n\nbody\n");
+            assert_eq!(
+                identify(msg.as_bytes()).subject.as_deref(),
+                Some(want),
+                "{raw}"
+            );
+        }
+        assert_eq!(identify(b"Subject:   \n\nbody\n").subject, None);
+    }
+
+    #[test]
+    fn dates() {
+        let date = |d: &str| identify(format!("Date: {d}\n\nb\n").as_bytes()).date;
+        assert_eq!(date("Thu, 01 Jan 1970 00:00:00 +0000"), Some(0));
+        assert_eq!(date("Thu, 1 Jan 1970 01:00:00 +0100 (CET)"), Some(0));
+        assert_eq!(date("1 Jan 70 00:00:59 GMT"), Some(59));
+        assert_eq!(date("yesterday"), None);
+        assert_eq!(date("Thu, 01 Jan 2020"), None);
+        // Seconds differ within one minute: fingerprint differs, tolerant key does not.
+        let a = identify(b"Date: Thu, 1 Jan 2004 10:00:05 +0000\nFrom: a@x.example\n\nHi there\n");
+        let b =
+            identify(b"Date: Thu, 1 Jan 2004 10:00:55 +0000\nFrom: A@X.example\n\nHi,  there!\n");
+        assert_ne!(a.fingerprint, b.fingerprint);
+        assert_eq!(a.tolerant, b.tolerant);
+    }
+
+    #[test]
+    fn html_bodies() {
+        let html = "<html><head><title>T</title><style>p{color:red}</style></head><body>\
+                    <p>Hello&nbsp;<b>World</b> &amp; friends</p><div>line&#32;two&#x21;</div>\
+                    <!-- hidden --><table><tr><td>a</td><td>b</td></tr></table></body></html>";
+        assert_eq!(
+            html_to_text(html),
+            "\nHello\u{a0}World & friends\n\nline two!\n\n\na b\n\n"
+        );
+        assert_eq!(html_to_text("a <unclosed"), "a");
+        assert_eq!(
+            html_to_text("1 < 2 &bogus; <script>never closed"),
+            "1 < 2 &bogus; never closed"
+        );
+        assert_eq!(html_to_text("<head>no end<p>x"), "no end\nx");
+
+        let msg = |cte: &str, body: &str| {
+            format!(
+                "Subject: h\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: {cte}\n\n{body}"
+            )
+        };
+        let page = "<p>Caf\u{e9} ol\u{e9}</p>\n<p>second   paragraph</p>\n";
+        let qp = identify(msg("quoted-printable", &quoted_printable(page)).as_bytes());
+        let b64 = identify(msg("base64", &base64(page.as_bytes(), 76)).as_bytes());
+        assert_eq!(qp.fingerprint, b64.fingerprint);
+        let plain = identify(b"Subject: h\nContent-Type: text/plain; charset=utf-8\n\nCaf\xc3\xa9 ol\xc3\xa9\nsecond paragraph\n");
+        // The HTML text keeps an empty line between paragraphs; letters and digits agree.
+        assert_eq!(plain.tolerant, qp.tolerant);
+    }
+
+    #[test]
+    fn alternative_uses_plain_text() {
+        let alt = |html: &str| {
+            format!(
+                "Subject: a\nContent-Type: multipart/alternative; boundary=b\n\n--b\n\
+                 Content-Type: text/plain\n\nplain words\n--b\nContent-Type: text/html\n\n{html}\n--b--\n"
+            )
+        };
+        let one = identify(alt("<p>html words</p>").as_bytes());
+        let two = identify(alt("<p>other html</p>").as_bytes());
+        assert_eq!(one.fingerprint, two.fingerprint);
+        let plain = identify(b"Subject: a\n\nplain words\n");
+        assert_eq!(one.fingerprint, plain.fingerprint);
+    }
+
+    #[test]
+    fn nested_messages_compare_by_fingerprint() {
+        let outer = |inner: &str, cte: &str| {
+            format!(
+                "Subject: fwd\nContent-Type: multipart/mixed; boundary=o\n\n--o\n\
+                 Content-Type: text/plain\n\nsee below\n--o\nContent-Type: message/rfc822\n\
+                 Content-Transfer-Encoding: {cte}\n\n{inner}\n--o--\n"
+            )
+        };
+        let inner = message("", "in", true, 76, ATTACHMENT);
+        let a = identify(outer(&inner, "7bit").as_bytes());
+        let b = identify(outer(&message("", "other", false, 64, ATTACHMENT), "7bit").as_bytes());
+        let c = identify(outer(&base64(inner.as_bytes(), 76), "base64").as_bytes());
+        let d = identify(outer(&message("", "in", true, 76, b"other bytes"), "7bit").as_bytes());
+        assert_eq!(a.fingerprint, b.fingerprint);
+        assert_eq!(a.fingerprint, c.fingerprint);
+        assert_ne!(a.fingerprint, d.fingerprint);
+    }
+
+    #[test]
+    fn text_attachments_ignore_line_endings() {
+        let msg = |body: &str, cte: &str| {
+            format!(
+                "Subject: t\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
+                 Content-Type: text/plain\n\nsee attached\n--b\n\
+                 Content-Type: text/x-diff; name=fix.patch\nContent-Disposition: attachment\n\
+                 Content-Transfer-Encoding: {cte}\n\n{body}\n--b--\n"
+            )
+        };
+        let patch = "--- a\n+++ b\n@@ -1 +1 @@\n-old\n+new";
+        let lf = identify(msg(patch, "7bit").as_bytes());
+        let crlf = identify(to_crlf(&msg(patch, "7bit")).as_bytes());
+        let b64 = identify(msg(&base64(to_crlf(patch).as_bytes(), 76), "base64").as_bytes());
+        assert_eq!(lf.fingerprint, crlf.fingerprint);
+        assert_eq!(lf.fingerprint, b64.fingerprint);
+        let changed = identify(msg(&patch.replace("+new", "+newer"), "7bit").as_bytes());
+        assert_ne!(lf.fingerprint, changed.fingerprint);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let empty = identify(b"");
+        assert_eq!(empty.digest, hex(&Sha256::digest(b"")));
+        assert_eq!(empty.unparsed.as_deref(), Some("the message is empty"));
+        assert_eq!(empty.eol, Eol::None);
+
+        let binary: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let id = identify(&binary);
+        assert_eq!(id.fingerprint.len(), 64);
+
+        let no_headers = identify(b"\x00\x01\x02 just some words\n\nand more\n");
+        assert_eq!(
+            no_headers.unparsed.as_deref(),
+            Some("no header fields found")
+        );
+        assert_ne!(
+            no_headers.fingerprint,
+            identify(b"\x00\x01\x02 other words\n").fingerprint
+        );
+        assert_eq!(
+            identify(b"From only-a-from-line").unparsed.as_deref(),
+            Some("the message is empty")
+        );
+
+        for raw in [
+            &b"\n"[..],
+            b"\r",
+            b"\r\n",
+            b":",
+            b": \n\n",
+            b" \n folded\n",
+            b"From \n",
+            b"Subject: x\n\n--",
+            b"Content-Type: multipart/mixed; boundary=\"\"\n\n--\n--\n",
+            b"Content-Type: multipart/mixed\n\nbody",
+            b"Content-Type: message/rfc822\n\n",
+            b"Content-Transfer-Encoding: base64\n\n!!!!====",
+            b"Content-Type: text/html\n\n<",
+            b"Content-Type: text/html\n\n&#99999999999;&#x;&;<!--",
+            b"\xff\xfe\xfd: \xff\n\n\xff",
+        ] {
+            let id = identify(raw);
+            assert_eq!(id.canonical.len(), 64, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn huge_lines_and_deep_nesting_are_handled() {
+        let mut long_header = b"Subject: ".to_vec();
+        long_header.extend(std::iter::repeat_n(b'a', 1 << 20));
+        long_header.extend_from_slice(b"\n\nbody\n");
+        assert!(
+            identify(&long_header)
+                .subject
+                .is_some_and(|s| s.len() == 1 << 20)
+        );
+
+        let mut no_newline = vec![b'x'; 1 << 20];
+        no_newline.extend_from_slice(b": y");
+        assert_eq!(identify(&no_newline).canonical.len(), 64);
+
+        let many_headers = "X-A: b\n".repeat(100_000) + "\nbody\n";
+        assert!(identify(many_headers.as_bytes()).unparsed.is_none());
+
+        // Nested message/rfc822 parts, far deeper than recursion could bear on a 2 MiB stack.
+        let deep =
+            "Subject: x\nContent-Type: message/rfc822\n\n".repeat(60_000) + "Subject: y\n\nend\n";
+        let nested =
+            "Content-Type: multipart/mixed; boundary=b\n\n--b\n".repeat(20_000) + "\nend\n";
+        let html = "<script>".repeat(100_000) + &"<td>".repeat(100_000);
+        let html = format!("Content-Type: text/html\n\n{html}");
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                for raw in [deep, nested, html] {
+                    let start = std::time::Instant::now();
+                    assert_eq!(identify(raw.as_bytes()).fingerprint.len(), 64);
+                    assert!(start.elapsed().as_secs() < 20);
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    /// Random messages built from mail-like pieces, then mangled: identify must never panic.
+    #[test]
+    fn random_inputs_never_panic() {
+        let pieces: &[&[u8]] = &[
+            b"Subject: ",
+            b"From: ",
+            b"To: ",
+            b"Content-Type: ",
+            b"multipart/mixed; boundary=",
+            b"\"b\"",
+            b"message/rfc822",
+            b"text/html",
+            b"text/plain; charset=",
+            b"iso-2022-jp",
+            b"Content-Transfer-Encoding: ",
+            b"base64",
+            b"quoted-printable",
+            b"--b",
+            b"--b--",
+            b"\n",
+            b"\r\n",
+            b"\r",
+            b" ",
+            b"\t",
+            b"=?utf-8?b?",
+            b"?=",
+            b"=?",
+            b"=C3=A9",
+            b"=\n",
+            b"<",
+            b">",
+            b"&#",
+            b";",
+            b"@",
+            b"From ",
+            b"Date: ",
+            b"Mon, 1 Jan 2024 00:00:00 +0000",
+            b"\xff",
+            b"\xc3",
+            b"\x00",
+            b"QUJD",
+            b"Message-ID: ",
+            b"<!--",
+            b"<p>",
+            b"<head>",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let mut raw = Vec::new();
+            for _ in 0..(next() % 80) {
+                raw.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            let id = identify(&raw);
+            assert_eq!(id.canonical.len(), 64);
+            assert_eq!(identify(&raw), id, "deterministic");
+        }
+    }
+
+    /// Pins the version-1 encoding: if this changes, IDENTITY_VERSION must change too.
+    #[test]
+    fn version_one_values_are_stable() {
+        let raw = b"Message-ID: <a@B.example>\nDate: Thu, 01 Jan 2004 00:00:00 +0000\n\
+                    From: X <x@example.com>\nTo: z@example.com, y@example.com\nSubject: Hi\n\nHello\n";
+        let id = identify(raw);
+        let body = hex(&Sha256::digest(b"Hello\n"));
+        let expect_fp = format!(
+            "mailproof-fingerprint 1\nmessage-id=11:a@b.example\ndate=10:1072915200\n\
+             from=13:x@example.com\nto#2\nto=13:y@example.com\nto=13:z@example.com\ncc#0\n\
+             subject=2:Hi\nbody=64:{body}\nattachment#0\n"
+        );
+        assert_eq!(id.fingerprint, hex(&Sha256::digest(expect_fp.as_bytes())));
+        let letters = hex(&Sha256::digest(b"hello"));
+        let expect_tol = format!(
+            "mailproof-tolerant 1\ndate=10:1072915200\nfrom=13:x@example.com\nsubject=2:hi\n\
+             letters=64:{letters}\n"
+        );
+        assert_eq!(id.tolerant, hex(&Sha256::digest(expect_tol.as_bytes())));
+    }
+
+    /// Runs identify over every file of the shared corpus (read-only): nothing may panic.
+    #[test]
+    #[ignore = "needs /work/shared/corpus"]
+    fn corpus_never_panics() {
+        let root = std::path::Path::new("/work/shared/corpus");
+        let mut stack = vec![root.to_path_buf()];
+        let (mut files, mut unparsed) = (0, 0);
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    files += 1;
+                    let id = identify(&bytes);
+                    if let Some(why) = &id.unparsed {
+                        unparsed += 1;
+                        eprintln!("{}: {why}", path.display());
+                    }
+                }
+            }
+        }
+        eprintln!("{files} files, {unparsed} unparsed");
+        assert!(files > 100);
+    }
+
+    /// Throughput over a real mailing-list archive, split crudely at `\nFrom ` lines. Run with
+    /// `cargo test --release -p mailproof-engine --lib identity::tests::throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "measurement; needs /work/shared/corpus"]
+    fn throughput() {
+        let mbox = std::fs::read("/work/shared/corpus/mbox-open-iscsi/open-iscsi.mboxrd").unwrap();
+        let mut messages = Vec::new();
+        let mut start = 0;
+        for i in 1..mbox.len() {
+            if mbox[i - 1] == b'\n' && mbox[i..].starts_with(b"From ") {
+                messages.push(&mbox[start..i]);
+                start = i;
+            }
+        }
+        messages.push(&mbox[start..]);
+        // CPU time of this thread (Linux), so that other load on the machine does not count.
+        let cpu_seconds = || {
+            let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+            stat.split(' ').next().unwrap().parse::<f64>().unwrap() / 1e9
+        };
+        let measure = |name: &str, set: &[&[u8]]| {
+            let bytes: usize = set.iter().map(|m| m.len()).sum();
+            let rounds = (200 << 20) / bytes.max(1) + 1;
+            let t = cpu_seconds();
+            for _ in 0..rounds {
+                for m in set {
+                    std::hint::black_box(identify(m));
+                }
+            }
+            let secs = cpu_seconds() - t;
+            let t = cpu_seconds();
+            for _ in 0..rounds {
+                for m in set {
+                    std::hint::black_box(Sha256::digest(m));
+                }
+            }
+            let raw = cpu_seconds() - t;
+            eprintln!(
+                "{name}: {} messages, {:.1} MB; identify {:.0} MB/s; SHA-256 of the raw bytes alone \
+                 {:.0} MB/s (per CPU second)",
+                set.len(),
+                bytes as f64 / 1e6,
+                (bytes * rounds) as f64 / 1e6 / secs,
+                (bytes * rounds) as f64 / 1e6 / raw
+            );
+        };
+        measure("open-iscsi (LF)", &messages);
+        let crlf: Vec<Vec<u8>> = messages
+            .iter()
+            .map(|m| to_crlf(&String::from_utf8_lossy(m)).into_bytes())
+            .collect();
+        measure(
+            "open-iscsi (CRLF)",
+            &crlf.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+        );
+        // A mailbox-like mix: 90% text messages, 10% with a base64 attachment, one of 12 MB.
+        let mut mix: Vec<Vec<u8>> = messages.iter().take(900).map(|m| m.to_vec()).collect();
+        for i in 0..100usize {
+            let size = if i == 0 { 12 << 20 } else { 40_000 + i * 3_000 };
+            let data: Vec<u8> = (0..size)
+                .map(|j| (j.wrapping_mul(2_654_435_761) >> 7) as u8)
+                .collect();
+            mix.push(message("", "mix", true, 76, &data).into_bytes());
+        }
+        measure(
+            "mix with attachments (LF)",
+            &mix.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+        );
+    }
+}
+#[cfg(test)]
+mod tmp_stage_bench {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn stages() {
+        let mbox = std::fs::read("/work/shared/corpus/mbox-open-iscsi/open-iscsi.mboxrd").unwrap();
+        let mut messages = Vec::new();
+        let mut start = 0;
+        for i in 1..mbox.len() {
+            if mbox[i - 1] == b'\n' && mbox[i..].starts_with(b"From ") {
+                messages.push(&mbox[start..i]);
+                start = i;
+            }
+        }
+        let total: usize = messages.iter().map(|m| m.len()).sum();
+        let rounds = 10;
+        let run = |name: &str, f: &dyn Fn(&[u8])| {
+            let t = std::time::Instant::now();
+            for _ in 0..rounds { for m in &messages { f(m) } }
+            let s = t.elapsed().as_secs_f64();
+            eprintln!("{name}: {:.0} MB/s, {:.2} ns/B", (total * rounds) as f64 / 1e6 / s, s * 1e9 / (total * rounds) as f64);
+        };
+        if std::env::var("ONLY").is_ok() { run("facts", &|m| { let r = &m[m.iter().position(|&b| b == b'\n').unwrap() + 1..]; std::hint::black_box(message_facts(r, b"")); }); return; }
+        run("raw sha", &|m| { std::hint::black_box(Sha256::digest(m)); });
+        run("canonical", &|m| { let mut s = HashSink::new(); std::hint::black_box(canonicalise(m, &mut s)); std::hint::black_box(s.finish()); });
+        run("parse only", &|m| { let r = &m[m.iter().position(|&b| b == b'\n').unwrap() + 1..]; std::hint::black_box(PARSER.parse(r).map(|m| m.parts.len())); });
+        run("facts", &|m| { let r = &m[m.iter().position(|&b| b == b'\n').unwrap() + 1..]; std::hint::black_box(message_facts(r, b"")); });
+        run("identify", &|m| { std::hint::black_box(identify(m)); });
+    }
 }
