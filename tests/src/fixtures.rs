@@ -35,8 +35,8 @@
 //! - **mbox splitting**: only at a line starting with `From ` at the start of the file or right
 //!   after an empty line; the line ending before a separator (and the one at the end of the
 //!   file) belongs to the separator, not to the message. mboxrd: one `>` is removed from lines
-//!   matching `^>+From `. Thunderbird modern (`From - ` separators): the leading space is removed
-//!   from lines matching `^ From `. `Content-Length` is honoured only when, counted from the
+//!   matching `^>+From `. Thunderbird modern (`From - ` separators): lines matching `^ From `
+//!   keep their leading space, as Thunderbird itself reads them. `Content-Length` is honoured only when, counted from the
 //!   start of the body, it ends exactly at a separator (the line ending plus `From `) or at the
 //!   end of the file (or its final line ending); otherwise it is ignored.
 //! - **Flags** are IMAP-style and listed sorted (compare as a set): `\Seen`, `\Answered`,
@@ -678,8 +678,10 @@ fn mbox_files(g: &mut Gen, dir: &Path) -> io::Result<Vec<Fixture>> {
                     s.subject = Subject::Encoded(format!("{label} — Zoë’s notes"));
                 }
             });
-            file.push(&tb_from_line(&m), &space_quote(&m.bytes));
-            let mut e = expect(&m.bytes, label, m.message_id.clone())
+            // Thunderbird reads its space-quoted lines back as written, so that is the message.
+            let stored = space_quote(&m.bytes);
+            file.push(&tb_from_line(&m), &stored);
+            let mut e = expect(&stored, label, m.message_id.clone())
                 .with_flags(&mozilla_flags(status, keys));
             e.excluded = status & 0x0008 != 0;
             exp.push(e);
@@ -850,9 +852,10 @@ fn thunderbird_profile(g: &mut Gen, dir: &Path) -> io::Result<Fixture> {
                     _ => {}
                 }
             });
-            file.push(&tb_from_line(&m), &space_quote(&m.bytes));
+            let stored = space_quote(&m.bytes);
+            file.push(&tb_from_line(&m), &stored);
             exp.push(
-                expect(&m.bytes, &label, m.message_id.clone())
+                expect(&stored, &label, m.message_id.clone())
                     .with_flags(&mozilla_flags(status, keys)),
             );
         }
@@ -1512,16 +1515,12 @@ mod tests {
         out
     }
 
-    fn unquote(msg: &[u8], rd: bool) -> Vec<u8> {
+    /// mboxrd un-quoting: one `>` off every `^>+From ` line.
+    fn unquote(msg: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(msg.len());
         let mut last = 0;
         for i in line_starts(msg) {
-            let drop = if rd {
-                msg[i..].starts_with(b">") && is_gt_from(&msg[i..])
-            } else {
-                msg[i..].starts_with(b" From ")
-            };
-            if drop {
+            if msg[i..].starts_with(b">") && is_gt_from(&msg[i..]) {
                 out.extend_from_slice(&msg[last..i]);
                 last = i + 1;
             }
@@ -1534,21 +1533,22 @@ mod tests {
     fn reference_reading_gives_the_expected_digests() {
         let (_dir, m) = temp().unwrap();
         let cases = [
-            ("mbox-mboxo", b"\n" as &[u8], Some(true)),
-            ("mbox-mboxrd", b"\n", Some(true)),
-            ("mbox-crlf", b"\r\n", Some(true)),
-            ("mbox-missing-final-newline", b"\n", Some(true)),
-            ("mbox-thunderbird-modern", b"\n", Some(false)),
-            ("mbox-thunderbird-unquoted", b"\n", None),
-            ("mbox-from-line-text", b"\n", None),
-            ("mbox-mboxcl2-wrong-length", b"\n", None),
+            ("mbox-mboxo", b"\n" as &[u8], true),
+            ("mbox-mboxrd", b"\n", true),
+            ("mbox-crlf", b"\r\n", true),
+            ("mbox-missing-final-newline", b"\n", true),
+            // Space-quoted lines are kept as written, as Thunderbird reads them.
+            ("mbox-thunderbird-modern", b"\n", false),
+            ("mbox-thunderbird-unquoted", b"\n", false),
+            ("mbox-from-line-text", b"\n", false),
+            ("mbox-mboxcl2-wrong-length", b"\n", false),
         ];
         for (name, eol, rd) in cases {
             let f = m.get(name);
             let data = fs::read(&f.path).unwrap();
             let got: Vec<String> = split_mbox(&data, eol)
                 .iter()
-                .map(|x| sha256_hex(&rd.map_or(x.clone(), |rd| unquote(x, rd))))
+                .map(|x| sha256_hex(&if rd { unquote(x) } else { x.clone() }))
                 .collect();
             let want: Vec<String> = f.folders[0]
                 .messages

@@ -42,7 +42,9 @@ fn export_verify_and_read_back() {
     let (dir, manifest) = fixtures::temp().unwrap();
     for compression in ["stored", "deflate"] {
         for fixture in &manifest.fixtures {
-            let zip = dir.path().join(format!("{}-{compression}.zip", fixture.name));
+            let zip = dir
+                .path()
+                .join(format!("{}-{compression}.zip", fixture.name));
             let run = export(&fixture.spec(), &zip, &["--compression", compression]);
             assert_eq!(run.code, 0, "{}: {run}", fixture.name);
             assert!(!PathBuf::from(format!("{}.partial", zip.display())).exists());
@@ -52,12 +54,27 @@ fn export_verify_and_read_back() {
             assert!(verify.stdout.contains("match the receipt"), "{verify}");
 
             // The archive read back as a mailbox gives the same messages.
-            let direct = dir.path().join(format!("{}-{compression}.receipt", fixture.name));
-            let again = dir.path().join(format!("{}-{compression}-again.receipt", fixture.name));
-            assert_eq!(Mailproof::run(&["receipt", &fixture.spec(), "-o", direct.to_str().unwrap()]).code, 0);
-            let run = Mailproof::run(&["receipt", zip.to_str().unwrap(), "-o", again.to_str().unwrap()]);
+            let direct = dir
+                .path()
+                .join(format!("{}-{compression}.receipt", fixture.name));
+            let again = dir
+                .path()
+                .join(format!("{}-{compression}-again.receipt", fixture.name));
+            assert_eq!(
+                Mailproof::run(&["receipt", &fixture.spec(), "-o", direct.to_str().unwrap()]).code,
+                0
+            );
+            let run = Mailproof::run(&[
+                "receipt",
+                zip.to_str().unwrap(),
+                "-o",
+                again.to_str().unwrap(),
+            ]);
             assert_eq!(run.code, 0, "{run}");
-            let (a, b) = (Receipt::load(&direct).unwrap(), Receipt::load(&again).unwrap());
+            let (a, b) = (
+                Receipt::load(&direct).unwrap(),
+                Receipt::load(&again).unwrap(),
+            );
             assert_eq!(content(&a), content(&b), "{}", fixture.name);
             assert_eq!(a.totals.found, b.totals.found);
             assert_eq!(b.header.source.kind, "archive");
@@ -75,9 +92,19 @@ fn archives_open_with_unzip() {
     let zip = dir.path().join("a.zip");
     assert_eq!(export(&maildir_spec(&manifest), &zip, &[]).code, 0);
     let test = Command::new("unzip").arg("-tq").arg(&zip).output().unwrap();
-    assert!(test.status.success(), "{}", String::from_utf8_lossy(&test.stdout));
+    assert!(
+        test.status.success(),
+        "{}",
+        String::from_utf8_lossy(&test.stdout)
+    );
     let out = dir.path().join("unzipped");
-    let x = Command::new("unzip").arg("-q").arg(&zip).arg("-d").arg(&out).output().unwrap();
+    let x = Command::new("unzip")
+        .arg("-q")
+        .arg(&zip)
+        .arg("-d")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(x.status.success());
     assert!(out.join("receipt.jsonl").is_file());
     assert!(out.join("messages/INBOX").is_dir());
@@ -103,9 +130,11 @@ fn data_offset(zip: &Path, name: &str) -> u64 {
     entry.data_start().unwrap()
 }
 
-fn first_message_entry(zip: &Path) -> String {
+/// The first message entry of an archive, and its folder's name.
+fn first_message_entry(zip: &Path) -> (String, String) {
     let r = mailproof_engine::archive::read_receipt(zip).unwrap();
-    r.messages.iter().find_map(|m| m.entry.clone()).unwrap()
+    let m = r.messages.iter().find(|m| m.entry.is_some()).unwrap();
+    (m.entry.clone().unwrap(), r.folders[m.folder].name())
 }
 
 #[test]
@@ -113,9 +142,13 @@ fn verify_names_a_flipped_byte() {
     let (dir, manifest) = fixtures::temp().unwrap();
     let zip = dir.path().join("a.zip");
     assert_eq!(export(&maildir_spec(&manifest), &zip, &[]).code, 0);
-    let entry = first_message_entry(&zip);
+    let (entry, _) = first_message_entry(&zip);
     let at = data_offset(&zip, &entry) + 10;
-    let mut f = std::fs::OpenOptions::new().read(true).write(true).open(&zip).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&zip)
+        .unwrap();
     f.seek(SeekFrom::Start(at)).unwrap();
     let mut b = [0u8];
     f.read_exact(&mut b).unwrap();
@@ -124,7 +157,10 @@ fn verify_names_a_flipped_byte() {
     drop(f);
     let run = Mailproof::run(&["verify", zip.to_str().unwrap()]);
     assert_eq!(run.code, 1, "{run}");
-    assert!(run.stdout.contains("corrupt") && run.stdout.contains(&entry), "{run}");
+    assert!(
+        run.stdout.contains("corrupt") && run.stdout.contains(&entry),
+        "{run}"
+    );
     assert!(run.stdout.contains("1 problem"), "{run}");
 }
 
@@ -137,8 +173,13 @@ fn verify_names_a_deleted_entry() {
     let (dir, manifest) = fixtures::temp().unwrap();
     let zip = dir.path().join("a.zip");
     assert_eq!(export(&maildir_spec(&manifest), &zip, &[]).code, 0);
-    let entry = first_message_entry(&zip);
-    let del = Command::new("zip").arg("-qd").arg(&zip).arg(&entry).output().unwrap();
+    let (entry, folder) = first_message_entry(&zip);
+    let del = Command::new("zip")
+        .arg("-qd")
+        .arg(&zip)
+        .arg(&entry)
+        .output()
+        .unwrap();
     assert!(del.status.success());
     let run = Mailproof::run(&["verify", zip.to_str().unwrap(), "--json"]);
     assert_eq!(run.code, 1, "{run}");
@@ -147,7 +188,7 @@ fn verify_names_a_deleted_entry() {
     assert_eq!(problems.len(), 1, "{run}");
     assert_eq!(problems[0]["kind"], "missing");
     assert_eq!(problems[0]["entry"], entry.as_str());
-    assert_eq!(problems[0]["folder"], "INBOX");
+    assert_eq!(problems[0]["folder"], folder.as_str());
 }
 
 #[test]
@@ -169,14 +210,29 @@ fn verify_reports_a_truncated_archive() {
 fn verify_detects_an_altered_receipt() {
     let (dir, manifest) = fixtures::temp().unwrap();
     let receipt = dir.path().join("r.receipt");
-    let run = Mailproof::run(&["receipt", &maildir_spec(&manifest), "-o", receipt.to_str().unwrap()]);
+    let run = Mailproof::run(&[
+        "receipt",
+        &maildir_spec(&manifest),
+        "-o",
+        receipt.to_str().unwrap(),
+    ]);
     assert_eq!(run.code, 0, "{run}");
     let ok = Mailproof::run(&["verify", receipt.to_str().unwrap()]);
     assert_eq!(ok.code, 0, "{ok}");
     let code = Receipt::load(&receipt).unwrap().code().unwrap().to_string();
-    let expect = Mailproof::run(&["verify", receipt.to_str().unwrap(), "--expect-code", &code.to_lowercase()]);
+    let expect = Mailproof::run(&[
+        "verify",
+        receipt.to_str().unwrap(),
+        "--expect-code",
+        &code.to_lowercase(),
+    ]);
     assert_eq!(expect.code, 0, "{expect}");
-    let wrong = Mailproof::run(&["verify", receipt.to_str().unwrap(), "--expect-code", "2222-2222-2222"]);
+    let wrong = Mailproof::run(&[
+        "verify",
+        receipt.to_str().unwrap(),
+        "--expect-code",
+        "2222-2222-2222",
+    ]);
     assert_eq!(wrong.code, 1, "{wrong}");
     assert!(wrong.stdout.contains("NOT the expected receipt"), "{wrong}");
 

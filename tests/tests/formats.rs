@@ -27,9 +27,15 @@ fn every_fixture_reads_exactly_as_generated() {
     assert!(manifest.fixtures.len() >= 10, "{}", manifest.fixtures.len());
     for fixture in &manifest.fixtures {
         let (receipt, run) = receipt(fixture, dir.path());
-        let got_folders: Vec<Vec<String>> = receipt.folders.iter().map(|f| f.path.clone()).collect();
-        let want_folders: Vec<Vec<String>> = fixture.folders.iter().map(|f| f.path.clone()).collect();
-        assert_eq!(got_folders, want_folders, "{}: folders\n{run}", fixture.name);
+        let got_folders: Vec<Vec<String>> =
+            receipt.folders.iter().map(|f| f.path.clone()).collect();
+        let want_folders: Vec<Vec<String>> =
+            fixture.folders.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(
+            got_folders, want_folders,
+            "{}: folders\n{run}",
+            fixture.name
+        );
         for (folder, want) in receipt.folders.iter().zip(&fixture.folders) {
             let got: Vec<&MessageRecord> = receipt
                 .messages
@@ -38,7 +44,14 @@ fn every_fixture_reads_exactly_as_generated() {
                 .collect();
             let got_keys: Vec<String> = got
                 .iter()
-                .map(|m| key(&m.identity.digest, &m.flags, m.excluded.is_some(), m.trashed))
+                .map(|m| {
+                    key(
+                        &m.identity.digest,
+                        &m.flags,
+                        m.excluded.is_some(),
+                        m.trashed,
+                    )
+                })
                 .collect();
             let want_keys: Vec<String> = want
                 .messages
@@ -55,15 +68,37 @@ fn every_fixture_reads_exactly_as_generated() {
                 w.sort();
                 assert_eq!(g, w, "{context}: as a multiset");
             }
-            let end = receipt.folder_ends.iter().find(|e| e.folder == folder.id).unwrap();
-            assert_eq!(end.found, end.read + end.unreadable + end.excluded, "{context}");
-            assert_eq!(end.read as usize, want.counted(), "{context}: counted as mail");
+            let end = receipt
+                .folder_ends
+                .iter()
+                .find(|e| e.folder == folder.id)
+                .unwrap();
+            assert_eq!(
+                end.found,
+                end.read + end.unreadable + end.excluded,
+                "{context}"
+            );
+            assert_eq!(
+                end.read as usize,
+                want.counted(),
+                "{context}: counted as mail"
+            );
             assert_eq!(end.unreadable, 0, "{context}");
             let trashed = want.messages.iter().filter(|m| m.trashed).count() as u64;
             assert_eq!(end.trashed, trashed, "{context}: trashed");
         }
-        assert_eq!(receipt.totals.read as usize, fixture.counted(), "{}", fixture.name);
-        assert_eq!(receipt.totals.found as usize, fixture.messages(), "{}", fixture.name);
+        assert_eq!(
+            receipt.totals.read as usize,
+            fixture.counted(),
+            "{}",
+            fixture.name
+        );
+        assert_eq!(
+            receipt.totals.found as usize,
+            fixture.messages(),
+            "{}",
+            fixture.name
+        );
         assert!(receipt.code().is_some());
     }
 }
@@ -76,7 +111,10 @@ fn excluded_messages_are_reported_with_their_reason() {
         .iter()
         .filter(|f| f.messages() > f.counted())
         .collect();
-    assert!(!with_excluded.is_empty(), "the fixtures plant an expunged message");
+    assert!(
+        !with_excluded.is_empty(),
+        "the fixtures plant an expunged message"
+    );
     for fixture in with_excluded {
         let (receipt, run) = receipt(fixture, dir.path());
         let reasons: BTreeMap<String, u64> = receipt

@@ -14,8 +14,8 @@ pub fn receipt_code(sha256_hex: &str) -> String {
         bits = (bits << 4) | u64::from(c.to_digit(16).unwrap_or(0));
     }
     let mut out = String::with_capacity(14);
-    for i in 0..12 {
-        if i > 0 && i % 4 == 0 {
+    for i in 0..12u32 {
+        if i > 0 && i.is_multiple_of(4) {
             out.push('-');
         }
         let shift = 55 - 5 * i;

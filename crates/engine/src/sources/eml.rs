@@ -379,7 +379,7 @@ fn read_other(path: &Path, source_id: String) -> Option<Entry> {
 /// For files not named `.eml`: [`super::looks_like_message`], plus header names made of the
 /// characters real header fields use and at least one field every message has, so that a
 /// one-line JSON or YAML file (`{"a": 1}`, `title: x`) is not taken for mail.
-fn starts_like_message(head: &[u8]) -> bool {
+pub(crate) fn starts_like_message(head: &[u8]) -> bool {
     if !super::looks_like_message(head) {
         return false;
     }
@@ -520,10 +520,29 @@ pub(crate) fn list_dir(dir: &Path) -> io::Result<Vec<DirEntry>> {
 }
 
 /// Reads a whole file, opened read-only; the error is a reason for [`Entry::Unreadable`].
+///
+/// Reading a mail store is mostly open, read, close: this does exactly that (the read that
+/// returns 0 included), without the stat and seek `read_to_end` spends on a size hint.
 pub(crate) fn read_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
+    const FIRST: usize = 16 * 1024;
     let mut file = File::open(path).map_err(|e| io_reason(&e))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(|e| io_reason(&e))?;
+    let mut bytes = vec![0u8; FIRST];
+    let mut len = 0;
+    loop {
+        if len == bytes.len() {
+            bytes.resize(len * 2, 0);
+        }
+        match file.read(&mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_reason(&e)),
+        }
+    }
+    bytes.truncate(len);
+    if bytes.capacity() - len > 4096 {
+        bytes.shrink_to_fit();
+    }
     Ok(bytes)
 }
 
@@ -871,6 +890,25 @@ mod tests {
         }
         let got = read_all(&mut EmlSource::open(&tmp.path().join("r")).unwrap());
         assert_eq!(got[0].2, vec!["locked.eml!permission denied".to_string()]);
+    }
+
+    #[test]
+    fn whole_files_of_any_size() {
+        let tmp = tempfile::tempdir().unwrap();
+        for size in [0, 1, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 100_000] {
+            let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let path = tmp.path().join(format!("{size}"));
+            fs::write(&path, &bytes).unwrap();
+            assert_eq!(read_file(&path).unwrap(), bytes);
+        }
+        assert_eq!(
+            read_file(&tmp.path().join("missing")).unwrap_err(),
+            "the file disappeared while reading (moved or deleted)"
+        );
+        assert_eq!(
+            read_file(tmp.path()).unwrap_err(),
+            "is a directory, not a file"
+        );
     }
 
     #[test]

@@ -1,43 +1,43 @@
 //! Apple Mail `.emlx` and `.partial.emlx`.
 //!
-//! File format: the first line is the message's byte count, right-padded with spaces, then
-//! LF; then exactly that many bytes of RFC 5322 message (Apple stores it with LF line ends);
-//! then an XML property list. From the plist we read `flags` and `date-received` (Unix
-//! seconds, as stored by Mail since 10.x; `<real>` and ISO `<date>` values are accepted too)
-//! with a small scan, no plist crate. A file whose first line is not a count, whose count is
-//! larger than what follows, or whose count does not end where the plist starts is
-//! [`Entry::Unreadable`] with a reason naming the problem: such a file was cut short or edited
-//! after Mail wrote it, and guessing where its message ends could hash the wrong bytes.
+//! File format: the first line is the message's byte count, right-padded with spaces, then LF; then
+//! exactly that many bytes of RFC 5322 message (Apple stores it with LF line ends); then an XML
+//! property list. From the plist we read `flags` and `date-received` (Unix seconds, as stored by
+//! Mail since 10.x; `<real>` and ISO `<date>` values are accepted too) with a small scan, no plist
+//! crate. A file whose first line is not a count, whose count is larger than what follows, or whose
+//! count does not end where the plist starts is [`Entry::Unreadable`] with a reason naming the
+//! problem: such a file was cut short or edited after Mail wrote it, and guessing where its message
+//! ends could hash the wrong bytes.
 //!
-//! Flags (Apple never documented them; these bits are the ones Mail's own importers and
-//! Thunderbird's `nsEmlxHelperUtils` use, checked against the corpus): bit 0 read `\Seen`,
-//! bit 1 deleted `\Deleted` (and [`RawMessage::trashed`]: still held, so counted),
-//! bit 2 answered `\Answered`, bit 4 flagged `\Flagged`, bit 6 draft `\Draft`,
-//! bit 8 forwarded `$Forwarded`, bit 24 junk `$Junk`, bit 25 not junk `$NotJunk`. The rest
-//! (encrypted, recent, attachment count, priority, signed, bit 7 "initial") are not flags.
+//! Flags (Apple never documented them; these bits are the ones Thunderbird's emlx importer
+//! (`nsEmlxHelperUtils`) and other emlx readers use, checked against the corpus): bit 0 read
+//! `\Seen`, bit 1 deleted `\Deleted` (and [`RawMessage::trashed`]: still held, so counted), bit 2
+//! answered `\Answered`, bit 4 flagged `\Flagged`, bit 6 draft `\Draft`, bit 8 forwarded
+//! `$Forwarded`, bit 24 junk `$Junk`, bit 25 not junk `$NotJunk`. The rest (encrypted, recent,
+//! attachment count, priority, signed, bit 7 "initial") are not flags.
 //!
-//! `.partial.emlx`: Mail left out some attachment bodies. Each such MIME part keeps its
-//! headers plus `X-Apple-Content-Length` (the encoded body's length) and an empty body; the
-//! body is in `<Messages>/../Attachments/<message number>/<IMAP part number>/<file name>`,
-//! decoded, or (older Mail) still encoded in `<Messages>/<message number>.<part>.emlxpart`.
+//! `.partial.emlx` (only these are reassembled): Mail left out some attachment bodies. Each such
+//! MIME part keeps its headers plus `X-Apple-Content-Length` (the encoded body's length) and an
+//! empty body; the body is in `<Messages>/../Attachments/<message number>/<IMAP part number>/<file
+//! name>`, decoded, or (older Mail) still encoded in `<Messages>/<message number>.<part>.emlxpart`.
 //! We put each body back: the sidecar verbatim, an Attachments file encoded per the part's
 //! Content-Transfer-Encoding (base64 in 76-column lines; quoted-printable wrapped the way Mail
-//! wraps it; 7bit/8bit/binary as is) and drop the `X-Apple-Content-Length` line, which the
-//! original did not have. `X-Apple-Content-Length` picks the layout when it can (line width,
-//! final line break) and otherwise only prompts a note: decoded content is exact, the encoded
-//! form may differ from the server's copy by line breaks. A missing attachment leaves its part
-//! empty, and the message is still yielded with a note naming the part.
+//! wraps it; 7bit/8bit/binary as is) and drop the `X-Apple-Content-Length` line, which the original
+//! did not have. `X-Apple-Content-Length` picks the layout when it can (line width, final line
+//! break) and otherwise only prompts a note: decoded content is exact, the encoded form may differ
+//! from the server's copy by line breaks. A missing attachment leaves its part empty, and the
+//! message is still yielded with a note naming the part.
 //!
 //! Layout: Mail stores `<Name>.mbox/` directories, nested for sub-folders
 //! (`Work.mbox/Projects.mbox/`), each with `<UUID>/Data/<digits>/Messages/*.emlx` and a sibling
-//! `Attachments/`. A folder's path is the chain of `.mbox` names without the extension (the
-//! `.mbox` directories above the opened path count too); its messages are the `.emlx` files
-//! below it but not below a child `.mbox`. When two accounts hold the same chain, the
-//! account directory's name is put in front. Without `.mbox` directories, a folder is each
-//! directory holding `.emlx` files, named by its relative path with a final `Messages` left
-//! out (the opened directory's own name when nothing is left; a directory called `Messages`
-//! is named after its parent). One `.emlx` file is one folder with one message. Messages are
-//! sorted by message number, then name; `source_id` is the path relative to the opened path.
+//! `Attachments/`. A folder's path is the chain of `.mbox` names without the extension (the `.mbox`
+//! directories above the opened path count too); its messages are the `.emlx` files below it but
+//! not below a child `.mbox`. When two accounts hold the same chain, the account directory's name
+//! is put in front. Without `.mbox` directories, a folder is each directory holding `.emlx` files,
+//! named by its relative path with a final `Messages` left out (the opened directory's own name
+//! when nothing is left; a directory called `Messages` is named after its parent). One `.emlx` file
+//! is one folder with one message. Messages are sorted by message number, then name; `source_id` is
+//! the path relative to the opened path.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -1735,6 +1735,49 @@ X-Apple-Content-Length: 999\n\
         let text = String::from_utf8_lossy(&m.bytes);
         assert!(text.contains("\n\nAAEC//4=\n--B1"), "{text}");
         assert!(text.contains("\n\nx\n\n--B2--"), "{text}");
+    }
+
+    /// Damaged input is data: every prefix of a partial message, and messages with bytes
+    /// flipped, go through the MIME walk and reassembly without a panic.
+    #[test]
+    fn damaged_input_never_panics() {
+        let tmp = tempfile::tempdir().unwrap();
+        let messages_dir = tmp.path().join("Messages");
+        write(&tmp.path().join("Attachments/9/2/a.bin"), b"abc");
+        let store = Store {
+            messages_dir: &messages_dir,
+            number: "9",
+        };
+        let msg = partial_message();
+        for end in 0..msg.len() {
+            let _ = reassemble(&msg[..end], &store);
+            let _ = split(&emlx(&msg[..end], &plist(1, 1))[..end]);
+        }
+        let mut state = 0x2545_f491_u32;
+        for _ in 0..2000 {
+            let mut damaged = msg.clone();
+            for _ in 0..4 {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let at = state as usize % damaged.len();
+                damaged[at] =
+                    [b'\n', b'-', b'\r', b' ', b':', 0xFF, b'"', b';'][(state >> 8) as usize % 8];
+            }
+            let _ = reassemble(&damaged, &store);
+            let _ = Meta::parse(&String::from_utf8_lossy(&damaged));
+        }
+        for head in [
+            &b""[..],
+            b"\n",
+            b"1",
+            b"1\n",
+            b"99999999999999999999\n",
+            b"5 \r\nab",
+        ] {
+            let _ = split(head);
+            let _ = looks_like_emlx(Path::new("x"), head);
+        }
     }
 
     #[test]

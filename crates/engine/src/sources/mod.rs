@@ -182,7 +182,7 @@ pub fn detect(path: &Path) -> Result<Kind> {
     }
     if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return Err(not(
-            "an Outlook .msg (OLE) file; save it as .eml to check it".into(),
+            "an OLE compound file (an Outlook .msg or an old Office document), not a mailbox; save Outlook messages as .eml to check them".into(),
         ));
     }
     if head.is_empty() {
@@ -194,7 +194,10 @@ pub fn detect(path: &Path) -> Result<Kind> {
     if head.starts_with(b"From ") {
         return Ok(Kind::Mbox);
     }
-    if looks_like_message(&head) {
+    let eml_name = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("eml"));
+    if eml_name || eml::starts_like_message(&head) {
         return Ok(Kind::Eml);
     }
     Err(not(format!(
@@ -272,7 +275,7 @@ impl DirSurvey {
                 } else if let Ok(head) = sniff(&p) {
                     if mbox::looks_like_mbox(&head) {
                         self.mbox += 1;
-                    } else if looks_like_message(&head) {
+                    } else if eml::starts_like_message(&head) {
                         self.messages += 1;
                     }
                 }
