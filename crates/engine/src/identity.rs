@@ -40,17 +40,24 @@ pub struct Identity {
     /// of the body), for messages rebuilt by a migration.
     pub tolerant: String,
     /// Normalised Message-ID: no brackets or blanks, domain lower-cased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     /// Date header as UTC seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<i64>,
     /// From address, lower-cased, without display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// Subject, decoded.
+    /// Subject: decoded, NFC, blanks collapsed and trimmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// Line endings of the raw bytes, because a change of them alone explains a digest mismatch.
     pub eol: Eol,
     /// Lower-case names of the headers the canonical form removed, sorted, without repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stripped: Vec<String>,
     /// Why the message could not be parsed, when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unparsed: Option<String>,
 }
 
@@ -432,8 +439,8 @@ fn canonical_body(bytes: &[u8], start: usize, sink: &mut impl Sink, eol: &mut Eo
 // ---------------------------------------------------------------------------------------------
 // Parsed facts: what the fingerprint and tolerant key are computed from
 
-/// Nested messages (message/rfc822 attachments) deeper than this are hashed as bytes instead
-/// of by their own fingerprint, to bound recursion.
+/// Attached messages nested deeper than this are hashed as bytes instead of by their own
+/// fingerprint, to bound recursion on crafted input.
 const MAX_NESTING: usize = 8;
 
 /// The parser is configured once: only the fields identity reads are decoded, all others are
