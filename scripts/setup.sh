@@ -8,6 +8,7 @@ command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v curl >/dev/null || need_apt+=(curl ca-certificates)
 command -v unzip >/dev/null || need_apt+=(unzip)
+command -v zip >/dev/null || need_apt+=(zip)
 
 if ((${#need_apt[@]})); then
   sudo=""

@@ -47,13 +47,34 @@ impl Compression {
         }
     }
 
-    /// Builds a finished zip entry off the writer's thread.
-    pub(crate) fn prepare(
-        self,
-        name: &str,
-        bytes: &[u8],
-    ) -> zip::result::ZipResult<PreparedZipFile> {
-        PreparedZipFile::from_data(name, self.options(), bytes)
+    /// Compresses an entry off the writer's thread. Stored entries, and large messages, are
+    /// left for the writer to stream, so that no second copy of them is held in memory.
+    pub(crate) fn prepare(self, name: String, bytes: Vec<u8>) -> zip::result::ZipResult<EntryData> {
+        if self == Compression::Stored || bytes.len() > PREPARE_LIMIT {
+            return Ok(EntryData::Whole { name, bytes });
+        }
+        PreparedZipFile::from_data(&name, self.options(), &bytes).map(EntryData::Prepared)
+    }
+}
+
+/// Messages above this size are compressed by the writer while it streams them.
+const PREPARE_LIMIT: usize = 4 << 20;
+
+/// A message on its way into the archive.
+pub enum EntryData {
+    /// Compressed on a worker thread, ready to copy in.
+    Prepared(PreparedZipFile),
+    /// Still to be compressed, by the writer.
+    Whole { name: String, bytes: Vec<u8> },
+}
+
+impl EntryData {
+    /// The zip entry name.
+    pub fn name(&self) -> String {
+        match self {
+            EntryData::Prepared(p) => String::from_utf8_lossy(p.file_name_raw()).into_owned(),
+            EntryData::Whole { name, .. } => name.clone(),
+        }
     }
 }
 
@@ -111,13 +132,23 @@ impl ArchiveWriter {
     }
 
     /// Writes one receipt record, and the message entry that goes with it.
-    pub fn write(&mut self, record: &Record, entry: Option<PreparedZipFile>) -> Result<()> {
-        if let Some(entry) = entry {
-            self.zip
-                .add_prepared_file(entry)
-                .map_err(|e| zip_error("cannot write", &self.path, e))?;
-            self.entries += 1;
+    pub fn write(&mut self, record: &Record, entry: Option<EntryData>) -> Result<()> {
+        match entry {
+            Some(EntryData::Prepared(prepared)) => self
+                .zip
+                .add_prepared_file(prepared)
+                .map_err(|e| zip_error("cannot write", &self.path, e))?,
+            Some(EntryData::Whole { name, bytes }) => {
+                self.zip
+                    .start_file(name, self.compression.options())
+                    .map_err(|e| zip_error("cannot write", &self.path, e))?;
+                self.zip
+                    .write_all(&bytes)
+                    .map_err(|e| Error::io("cannot write", &self.path, e))?;
+            }
+            None => return self.receipt.write(record),
         }
+        self.entries += 1;
         self.receipt.write(record)
     }
 

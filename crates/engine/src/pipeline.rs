@@ -13,9 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
-use zip::write::PreparedZipFile;
 
-use crate::archive::{ArchiveWriter, Compression};
+use crate::archive::{ArchiveWriter, Compression, EntryData};
 use crate::identity::{self, Identity};
 use crate::names::FolderPaths;
 use crate::progress::{CancelToken, Event, Observer};
@@ -171,7 +170,7 @@ struct Hashed {
     raw: RawMessage,
     size: u64,
     identity: Identity,
-    prepared: Option<PreparedZipFile>,
+    prepared: Option<EntryData>,
 }
 
 /// Work travelling from the reader through the workers to the writer, in source order.
@@ -243,9 +242,9 @@ impl Budget {
 }
 
 /// Bytes of messages allowed in flight: a few per core, whatever the mailbox size.
-const BUDGET: u64 = 48 << 20;
+const BUDGET: u64 = 32 << 20;
 
-type WriteFn<'a> = &'a mut dyn FnMut(&Record, Option<PreparedZipFile>) -> Result<()>;
+type WriteFn<'a> = &'a mut dyn FnMut(&Record, Option<EntryData>) -> Result<()>;
 
 /// Drives the reader, the workers and the writer callback; returns the counts.
 fn run(
@@ -428,10 +427,11 @@ fn hash_one(
     entry: Option<String>,
     compression: Option<Compression>,
 ) -> Item {
+    let size = raw.bytes.len() as u64;
     let work = catch_unwind(AssertUnwindSafe(|| {
         let identity = identity::identify(&raw.bytes);
         let prepared = match (entry, compression) {
-            (Some(name), Some(c)) => Some(c.prepare(&name, &raw.bytes)),
+            (Some(name), Some(c)) => Some(c.prepare(name, std::mem::take(&mut raw.bytes))),
             _ => None,
         };
         (identity, prepared)
@@ -451,7 +451,6 @@ fn hash_one(
                     );
                 }
             };
-            let size = raw.bytes.len() as u64;
             raw.bytes = Vec::new();
             Item::Hashed(Box::new(Hashed {
                 folder,
@@ -547,9 +546,7 @@ fn write_in_order(
                             end.trashed += u64::from(raw.trashed);
                         }
                     }
-                    let entry = prepared
-                        .as_ref()
-                        .map(|p| String::from_utf8_lossy(p.file_name_raw()).into_owned());
+                    let entry = prepared.as_ref().map(EntryData::name);
                     let record = MessageRecord {
                         folder,
                         source_id: raw.source_id,
