@@ -58,7 +58,7 @@ impl Compression {
 }
 
 /// Messages above this size are compressed by the writer while it streams them.
-const PREPARE_LIMIT: usize = 4 << 20;
+const PREPARE_LIMIT: usize = 1 << 20;
 
 /// A message on its way into the archive.
 pub enum EntryData {
