@@ -7,9 +7,9 @@ use std::path::Path;
 use anyhow::Result;
 use mailproof_engine::archive::{self, Compression};
 use mailproof_engine::code::normalise_code;
-use mailproof_engine::receipt::Receipt;
 use mailproof_engine::pipeline::{self, Options, Summary};
 use mailproof_engine::progress::CancelToken;
+use mailproof_engine::receipt::Receipt;
 use mailproof_engine::source::Entry;
 use mailproof_engine::sources;
 
@@ -272,7 +272,11 @@ pub fn verify(path: &Path, expect_code: Option<&str>, json: bool) -> Result<Outc
     let report = archive::verify(path, &CancelToken::new(), &|e| bar.observe(e))?;
     drop(bar);
     let code_ok = code_matches(report.code.as_deref(), expect_code);
-    let outcome = if report.ok() && code_ok { Outcome::Ok } else { Outcome::Problems };
+    let outcome = if report.ok() && code_ok {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(outcome);
@@ -287,7 +291,11 @@ pub fn verify(path: &Path, expect_code: Option<&str>, json: bool) -> Result<Outc
         println!(
             "{} {} found in {}:",
             count(report.problems.len() as u64),
-            if report.problems.len() == 1 { "problem" } else { "problems" },
+            if report.problems.len() == 1 {
+                "problem"
+            } else {
+                "problems"
+            },
             path.display()
         );
         for p in &report.problems {
@@ -357,7 +365,10 @@ fn print_code(actual: Option<&str>, expected: Option<&str>) {
     }
     if let (Some(expected), Some(actual)) = (expected, actual) {
         if code_matches(Some(actual), Some(expected)) {
-            println!("This is the expected receipt ({}).", normalise_code(expected));
+            println!(
+                "This is the expected receipt ({}).",
+                normalise_code(expected)
+            );
         } else {
             println!(
                 "This is NOT the expected receipt: expected {}, this one is {actual}.",
