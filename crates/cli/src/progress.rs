@@ -25,7 +25,7 @@ impl Bar {
                     self.bar.set_length(total);
                     self.bar.set_style(
                         ProgressStyle::with_template(
-                            "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
                         )
                         .unwrap_or_else(|_| ProgressStyle::default_bar())
                         .progress_chars("=> "),
@@ -33,7 +33,7 @@ impl Bar {
                 } else {
                     self.bar.set_style(
                         ProgressStyle::with_template(
-                            "{spinner} {msg} {binary_bytes} {binary_bytes_per_sec}",
+                            "{spinner} {msg} {bytes} {bytes_per_sec}",
                         )
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     );
