@@ -122,7 +122,7 @@ impl Expect {
         Expect::LostPlacement,
     ];
 
-    /// The status as the check report's JSON names it (`lost-placement` is this plan's own).
+    /// The status as the check report's JSON names it.
     pub fn status(self) -> &'static str {
         match self {
             Expect::Identical => "identical",
@@ -133,7 +133,7 @@ impl Expect {
             Expect::Missing => "missing",
             Expect::New => "new",
             Expect::Duplicate => "duplicate",
-            Expect::LostPlacement => "lost-placement",
+            Expect::LostPlacement => "lost_placement",
         }
     }
 
@@ -596,11 +596,11 @@ impl Sim {
         shape: Shape,
         with_id: bool,
         start: i64,
-        end: i64,
+        end_time: i64,
     ) -> Msg {
         let mut profile = Self::profile(kind);
         profile.start = start;
-        profile.end = end;
+        profile.end = end_time;
         let rng = &mut self.rng;
         let mut spec = synth::realistic(rng, &profile);
         spec.malformed = false;
@@ -643,6 +643,14 @@ impl Sim {
             content
         };
         let bytes = synth::assemble(&head, &content);
+        // synth folds long address lists of encoded words with an empty line inside the field,
+        // which ends the header early; a planted change needs the whole header, so draw again.
+        let end = mime::header_end(&bytes);
+        let intact = mime::field_value(&bytes[..end], "MIME-Version").is_some();
+        if shape != Shape::Background && !intact {
+            self.subjects -= 1;
+            return self.msg_between(kind, shape, with_id, start, end_time);
+        }
         let message_id = match &spec.message_id {
             MessageId::Given(m) => Some(m.clone()),
             MessageId::Missing => None,
@@ -652,7 +660,7 @@ impl Sim {
             }),
         };
         let subject = match &spec.subject {
-            Subject::Plain(s) => Some(format!("{}{s}", spec.subject_prefix)),
+            Subject::Plain(s) if intact => Some(format!("{}{s}", spec.subject_prefix)),
             _ => None,
         };
         self.unique += 1;
@@ -1011,22 +1019,22 @@ impl Sim {
         let travel = self.pair("Travel", Some("Travel"), F::Kept);
         let kids = self.pair("Family/Kids", Some("Family/Kids"), F::Kept);
 
-        let mut background: Vec<(Vec<Pair>, FolderKind, usize)> = vec![
-            (vec![inbox], Incoming, 8),
-            (vec![inbox, work], Incoming, 3),
-            (vec![work], List, 3),
-            (vec![travel], Incoming, 2),
-            (vec![inbox, kids], Incoming, 2),
-            (vec![sent], Sent, 4),
-            (vec![sent, work], Sent, 2),
-            (vec![drafts], Drafts, 1),
+        let background: [(&[Pair], FolderKind, usize); 9] = [
+            (&[inbox], Incoming, 8),
+            (&[inbox, work], Incoming, 3),
+            (&[work], List, 3),
+            (&[travel], Incoming, 2),
+            (&[inbox, kids], Incoming, 2),
+            (&[sent], Sent, 4),
+            (&[sent, work], Sent, 2),
+            (&[drafts], Drafts, 1),
             // Archived: only in All Mail.
-            (vec![], Incoming, 3),
+            (&[], Incoming, 3),
         ];
-        for (labels, kind, n) in background.drain(..) {
+        for (labels, kind, n) in background {
             for _ in 0..n {
                 let m = self.msg(kind, Shape::Background, true);
-                for &l in &labels {
+                for &l in labels {
                     self.keep(&m, l);
                 }
                 self.keep(&m, all);

@@ -1,11 +1,14 @@
 //! One function per subcommand: call the engine, print the result, pick the exit code.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::Result;
 use mailproof_engine::archive::{self, Compression};
+use mailproof_engine::check::{self, FolderOverride, text};
 use mailproof_engine::code::normalise_code;
 use mailproof_engine::pipeline::{self, Options, Summary};
 use mailproof_engine::progress::CancelToken;
@@ -376,4 +379,88 @@ fn print_code(actual: Option<&str>, expected: Option<&str>) {
             );
         }
     }
+}
+
+/// Options of `mailproof check`.
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The folder OLD of the receipt is now called NEW (repeat for several).
+    #[arg(long = "map", value_name = "OLD=NEW")]
+    map: Vec<String>,
+    /// A file of OLD=NEW lines (# starts a comment).
+    #[arg(long, value_name = "FILE")]
+    map_file: Option<PathBuf>,
+    /// Write the full report as JSON to FILE (`-` for standard output instead of the text).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the differences as CSV to FILE, one row each.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Print a short summary for a helpdesk ticket instead of the full report.
+    #[arg(long)]
+    summary: bool,
+    /// With --summary: also list the missing and altered messages (dates, senders, subjects).
+    #[arg(long, requires = "summary")]
+    with_details: bool,
+    /// Hashing threads when a mailbox is read (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+pub fn check(before: &str, after: &str, args: &CheckArgs) -> Result<Outcome> {
+    let mut overrides = args
+        .map
+        .iter()
+        .map(|m| FolderOverride::parse(m))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(file) = &args.map_file {
+        overrides.extend(check::read_map_file(file)?);
+    }
+    let opts = Options {
+        threads: args.threads,
+        ..Options::default()
+    };
+    // A bar only for a side that reports progress (a mailbox being read), so that a receipt
+    // loading beside it draws nothing.
+    let (bar_before, bar_after) = (OnceLock::new(), OnceLock::new());
+    let (before, after) = check::snapshots(
+        before,
+        after,
+        &opts,
+        &|e| {
+            bar_before
+                .get_or_init(|| Bar::new("Reading the mailbox before"))
+                .observe(e)
+        },
+        &|e| {
+            bar_after
+                .get_or_init(|| Bar::new("Reading the new mailbox"))
+                .observe(e)
+        },
+    )?;
+    drop((bar_before, bar_after));
+    let report = check::check(&before, &after, &overrides)?;
+    drop((before, after));
+
+    let stdout_json = args.json.as_deref() == Some(Path::new("-"));
+    if let Some(path) = args.json.as_deref().filter(|_| !stdout_json) {
+        check::save(path, |out| text::write_json(&report, out))?;
+    }
+    if let Some(path) = &args.csv {
+        check::save(path, |out| text::write_csv(&report, out))?;
+    }
+    let mut out = std::io::stdout().lock();
+    if stdout_json {
+        text::write_json(&report, &mut out)?;
+    } else if args.summary {
+        text::write_summary(&report, args.with_details, &mut out)?;
+    } else {
+        text::write_text(&report, &mut out)?;
+    }
+    out.flush()?;
+    Ok(if report.complete && report.before.intact {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
 }

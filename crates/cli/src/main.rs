@@ -18,10 +18,12 @@ Examples:
   mailproof receipt ~/.thunderbird/abc.default/Mail/Local\\ Folders -o before.receipt
   mailproof export mbox:inbox.mbox -o before.zip
   mailproof verify before.zip
+  mailproof check before.receipt ~/Maildir --json report.json
 
-A SOURCE is a path: an mbox file, a folder of mbox files (Thunderbird), a Maildir, a folder of
-.eml files, Apple Mail .emlx files, or a Mailproof archive. The kind is detected; force it with
-a prefix: mbox: mbox-tree: thunderbird: maildir: eml: emlx: archive:
+A SOURCE (and BEFORE, AFTER) is a path: an mbox file, a folder of mbox files (Thunderbird), a
+Maildir, a folder of .eml files, Apple Mail .emlx files, or a Mailproof archive or receipt. The
+kind is detected; force it with a prefix: mbox: mbox-tree: thunderbird: maildir: eml: emlx:
+archive: receipt:
 
 Exit codes: 0 all accounted for; 1 something is missing, unreadable or corrupt; 2 usage or I/O error.";
 
@@ -89,6 +91,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a mailbox after a migration against its receipt: what is identical, altered,
+    /// moved, new, and which messages are missing.
+    #[command(after_help = "\
+Examples:
+  mailproof check before.receipt ~/Maildir
+  mailproof check before.zip ~/Maildir --map \"Sent=Sent Items\" --json report.json
+  mailproof check before.receipt after.receipt --summary
+
+BEFORE is normally a receipt (or an archive); AFTER a mailbox, which is read first, or a
+receipt of it. Exit codes: 0 nothing is missing (other differences are allowed); 1 messages are
+missing, or the receipt was changed after it was written; 2 usage or I/O error.")]
+    Check {
+        /// The mailbox before the migration: a receipt, an archive or a mailbox.
+        before: String,
+        /// The mailbox after the migration: a mailbox, a receipt or an archive.
+        after: String,
+        #[command(flatten)]
+        args: commands::CheckArgs,
+    },
 }
 
 /// glibc raises its mmap threshold to the size of the largest block freed (up to 32 MB), after
@@ -127,6 +148,11 @@ fn main() -> ExitCode {
             expect_code,
             json,
         } => commands::verify(&archive, expect_code.as_deref(), json),
+        Command::Check {
+            before,
+            after,
+            args,
+        } => commands::check(&before, &after, &args),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),

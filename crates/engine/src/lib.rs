@@ -5,6 +5,7 @@
 //! [`pipeline`] and receive [`progress::Event`]s through a callback.
 
 pub mod archive;
+pub mod check;
 pub mod code;
 pub mod error;
 pub mod identity;
