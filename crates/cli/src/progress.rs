@@ -32,10 +32,8 @@ impl Bar {
                     );
                 } else {
                     self.bar.set_style(
-                        ProgressStyle::with_template(
-                            "{spinner} {msg} {bytes} {bytes_per_sec}",
-                        )
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                        ProgressStyle::with_template("{spinner} {msg} {bytes} {bytes_per_sec}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     );
                 }
             }

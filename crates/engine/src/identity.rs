@@ -4,11 +4,17 @@
 //! message after a move. Each value here survives a different amount of rewriting; the rules are
 //! specified in docs/identity.md, and any change to them must raise [`IDENTITY_VERSION`].
 
+mod base64_bodies;
+
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::LazyLock;
 
-use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, PartType};
+use mail_parser::decoders::charsets::map::charset_decoder;
+use mail_parser::{
+    Encoding, GetHeader, HeaderName, HeaderValue, Message, MessageParser, MessagePart, PartType,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
@@ -172,46 +178,17 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Bytes examined at once when searching: the comparisons below compile to vector
-/// instructions, which matters because bodies are mostly long runs of ordinary bytes.
+/// Bytes examined at once by the vectorised scans below ([`ascii_letters`], [`ascii_prefix`]).
 const CHUNK: usize = 32;
-
-/// Bit `i` is set when `chunk[i] == needle`.
-#[inline]
-fn chunk_mask(chunk: &[u8; CHUNK], needle: u8) -> u32 {
-    chunk
-        .iter()
-        .enumerate()
-        .fold(0, |m, (i, &b)| m | (u32::from(b == needle) << i))
-}
 
 /// Position of the first LF.
 fn find_lf(s: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(chunk) = s.get(i..).and_then(|r| r.first_chunk::<CHUNK>()) {
-        let m = chunk_mask(chunk, b'\n');
-        if m != 0 {
-            return Some(i + m.trailing_zeros() as usize);
-        }
-        i += CHUNK;
-    }
-    s.get(i..)?.iter().position(|&b| b == b'\n').map(|p| i + p)
+    memchr::memchr(b'\n', s)
 }
 
 /// Position of the first CR or LF.
 fn find_line_break(s: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(chunk) = s.get(i..).and_then(|r| r.first_chunk::<CHUNK>()) {
-        let m = chunk_mask(chunk, b'\n') | chunk_mask(chunk, b'\r');
-        if m != 0 {
-            return Some(i + m.trailing_zeros() as usize);
-        }
-        i += CHUNK;
-    }
-    s.get(i..)?
-        .iter()
-        .position(|&b| b == b'\n' || b == b'\r')
-        .map(|p| i + p)
+    memchr::memchr2(b'\n', b'\r', s)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -509,6 +486,9 @@ fn message_facts(rest: &[u8], body_section: &[u8]) -> (Facts, Option<String>) {
             Some("the message is too large to parse (4 GiB or more)".to_owned()),
         );
     }
+    if let Some(facts) = cut_facts(rest) {
+        return (facts, None);
+    }
     let parsed = catch_unwind(AssertUnwindSafe(|| {
         // The parser also accepts text with no header field at all, as a body.
         let message = Parsed(PARSER.parse(rest)?);
@@ -517,7 +497,7 @@ fn message_facts(rest: &[u8], body_section: &[u8]) -> (Facts, Option<String>) {
             .parts
             .first()
             .is_some_and(|p| !p.headers.is_empty());
-        has_fields.then(|| facts_of(&message.0, 0))
+        has_fields.then(|| facts_of(&message.0, 0, None))
     }));
     match parsed {
         Ok(Some(facts)) => (facts, None),
@@ -550,6 +530,145 @@ fn message_facts(rest: &[u8], body_section: &[u8]) -> (Facts, Option<String>) {
     }
 }
 
+/// Facts from a parse of `rest` with its large base64 bodies cut out (see [`base64_bodies`]),
+/// or `None` when it has none or the parse of the cut text cannot be shown to be that of `rest`
+/// (the caller then parses `rest` itself).
+fn cut_facts(rest: &[u8]) -> Option<Facts> {
+    let view = base64_bodies::cut(rest)?;
+    catch_unwind(AssertUnwindSafe(|| {
+        let message = Parsed(PARSER.parse(&view.bytes)?);
+        let has_fields = message
+            .0
+            .parts
+            .first()
+            .is_some_and(|p| !p.headers.is_empty());
+        if !has_fields || !cuts_match(&message.0, &view.cuts) {
+            return None;
+        }
+        let cuts = CutBodies {
+            raw: rest,
+            cuts: &view.cuts,
+            decoded: vec![Cell::new(false); view.cuts.len()],
+            unusable: Cell::new(false),
+        };
+        let facts = facts_of(&message.0, 0, Some(&cuts));
+        cuts.all_valid().then_some(facts)
+    }))
+    .ok()
+    .flatten()
+}
+
+/// Whether every cut is the whole body of a distinct part the parser read as base64 without
+/// trouble, so that (cuts being valid) the parse equals that of the original but for those
+/// bodies. Only parts whose offsets refer to the cut text are examined: not those of messages
+/// the parser decoded from an encoded part.
+fn cuts_match(message: &Message<'_>, cuts: &[base64_bodies::Cut]) -> bool {
+    let mut found = vec![false; cuts.len()];
+    let mut pending = vec![message];
+    while let Some(message) = pending.pop() {
+        for part in &message.parts {
+            if let PartType::Message(inner) = &part.body
+                && part.encoding == Encoding::None
+            {
+                pending.push(inner);
+            }
+            let Ok(i) = cuts.binary_search_by_key(&(part.offset_body as usize), |c| c.view_pos)
+            else {
+                continue;
+            };
+            let whole = part.encoding == Encoding::Base64
+                && !part.is_encoding_problem
+                && match &part.body {
+                    PartType::Binary(_) | PartType::InlineBinary(_) => true,
+                    PartType::Text(text) | PartType::Html(text) => text.is_empty(),
+                    _ => false,
+                };
+            if !whole || found[i] {
+                return false;
+            }
+            found[i] = true;
+        }
+    }
+    found.iter().all(|&f| f)
+}
+
+/// The bodies cut from the text the parser read, found again by the part they belong to.
+struct CutBodies<'a> {
+    raw: &'a [u8],
+    cuts: &'a [base64_bodies::Cut],
+    /// Which cuts [`CutBodies::decode`] has decoded.
+    decoded: Vec<Cell<bool>>,
+    /// Set when a cut is not valid, or a value would depend on bytes the parser did not see.
+    unusable: Cell<bool>,
+}
+
+impl CutBodies<'_> {
+    /// An upper bound of the decoded length of the body cut from `part`, to reserve room.
+    fn decoded_len(&self, part: &MessagePart<'_>) -> usize {
+        self.cuts
+            .binary_search_by_key(&(part.offset_body as usize), |c| c.view_pos)
+            .map_or(0, |i| self.text(i).len() / 4 * 3)
+    }
+
+    fn text(&self, i: usize) -> &[u8] {
+        &self.raw[self.cuts[i].start..self.cuts[i].end]
+    }
+
+    /// Decodes the body cut from `part` into `emit`: the decoded length, or `None` when no body
+    /// was cut from `part`.
+    fn decode(&self, part: &MessagePart<'_>, emit: impl FnMut(&[u8])) -> Option<usize> {
+        if part.encoding != Encoding::Base64 {
+            return None;
+        }
+        let i = self
+            .cuts
+            .binary_search_by_key(&(part.offset_body as usize), |c| c.view_pos)
+            .ok()?;
+        self.decoded[i].set(true);
+        let len = base64_bodies::decode(self.text(i), emit);
+        if len.is_none() {
+            self.unusable.set(true);
+        }
+        Some(len.unwrap_or(0))
+    }
+
+    /// Whether the facts hold: every cut is valid (those of parts the facts do not use are
+    /// checked here) and no value depended on bytes the parser did not see.
+    fn all_valid(&self) -> bool {
+        !self.unusable.get()
+            && (0..self.cuts.len()).all(|i| {
+                self.decoded[i].get() || base64_bodies::decode(self.text(i), |_| {}).is_some()
+            })
+    }
+}
+
+/// The text of a text part: what the parser decoded, or, for a part whose body was cut, the
+/// cut decoded and read in the part's charset as the parser reads it.
+fn part_text<'a>(
+    part: &MessagePart<'_>,
+    text: &'a str,
+    cuts: Option<&CutBodies<'_>>,
+) -> Cow<'a, str> {
+    let mut bytes = Vec::with_capacity(cuts.map_or(0, |c| c.decoded_len(part)));
+    if cuts
+        .and_then(|c| c.decode(part, |piece| bytes.extend_from_slice(piece)))
+        .is_none()
+    {
+        return Cow::Borrowed(text);
+    }
+    let charset = part
+        .headers
+        .header_value(&HeaderName::ContentType)
+        .and_then(|c| c.as_content_type())
+        .and_then(|ct| ct.attribute("charset"))
+        .and_then(|c| charset_decoder(c.as_bytes()));
+    Cow::Owned(match charset {
+        Some(decode) => decode(&bytes),
+        None => String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    })
+}
+
 /// Facts for a message the parser could not handle: whatever header facts were recovered, and
 /// `text` taken as the whole body (UTF-8, invalid bytes replaced), with no attachments.
 fn fallback_facts(headers: Option<Facts>, text: &[u8]) -> Facts {
@@ -560,14 +679,19 @@ fn fallback_facts(headers: Option<Facts>, text: &[u8]) -> Facts {
     facts
 }
 
-fn facts_of(message: &Message<'_>, depth: usize) -> Facts {
+/// The facts of a parsed message; `cuts` are the bodies cut from the text its part offsets
+/// refer to, if any.
+fn facts_of(message: &Message<'_>, depth: usize, cuts: Option<&CutBodies<'_>>) -> Facts {
     let mut facts = header_facts(message);
 
     let mut hashes = TextHashes::new();
     for &id in &message.text_body {
-        match message.parts.get(id as usize).map(|p| &p.body) {
-            Some(PartType::Text(text)) => hashes.add_part(text),
-            Some(PartType::Html(html)) => hashes.add_part(&html_to_text(html)),
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        match &part.body {
+            PartType::Text(text) => hashes.add_part(&part_text(part, text, cuts)),
+            PartType::Html(html) => hashes.add_part(&html_to_text(&part_text(part, html, cuts))),
             _ => {}
         }
     }
@@ -579,16 +703,31 @@ fn facts_of(message: &Message<'_>, depth: usize) -> Facts {
         };
         let entry = match &part.body {
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
-                format!("{} {}", hex(&Sha256::digest(bytes)), bytes.len())
+                let mut hasher = Sha256::new();
+                // A cut body is decoded in pieces straight into the hash; what the parser
+                // decoded after it follows.
+                let cut = cuts
+                    .and_then(|c| c.decode(part, |piece| hasher.update(piece)))
+                    .unwrap_or(0);
+                hasher.update(bytes);
+                format!("{} {}", hex(&hasher.finalize()), cut + bytes.len())
             }
             PartType::Text(text) | PartType::Html(text) => {
-                let (digest, size) = text_attachment(text);
+                let (digest, size) = text_attachment(&part_text(part, text, cuts));
                 format!("{} {}", hex(&digest), size)
             }
             PartType::Message(inner) if depth < MAX_NESTING => {
-                format!("message {}", hex(&fingerprint(&facts_of(inner, depth + 1))))
+                // An unencoded nested message was parsed from the same text as its parent.
+                let inner_cuts = cuts.filter(|_| part.encoding == Encoding::None);
+                let inner_facts = facts_of(inner, depth + 1, inner_cuts);
+                format!("message {}", hex(&fingerprint(&inner_facts)))
             }
             PartType::Message(inner) => {
+                if let Some(cuts) = cuts
+                    && part.encoding == Encoding::None
+                {
+                    cuts.unusable.set(true);
+                }
                 format!("message {}", hex(&Sha256::digest(inner.raw_message())))
             }
             PartType::Multipart(_) => continue,
@@ -837,7 +976,7 @@ fn text_attachment(text: &str) -> ([u8; 32], usize) {
     let mut size = 0;
     let mut segment = 0;
     let mut i = 0;
-    while let Some(off) = b[i..].iter().position(|&c| c == b'\r') {
+    while let Some(off) = memchr::memchr(b'\r', &b[i..]) {
         let cr = i + off;
         sink.put(&b[segment..cr]);
         size += cr - segment;
@@ -2047,5 +2186,150 @@ mod tests {
             "mix with attachments (LF)",
             &mix.iter().map(Vec::as_slice).collect::<Vec<_>>(),
         );
+    }
+
+    /// Facts from a parse of the whole of `rest`, without cuts.
+    fn uncut_facts(rest: &[u8]) -> Option<Facts> {
+        let message = Parsed(PARSER.parse(rest)?);
+        Some(facts_of(&message.0, 0, None))
+    }
+
+    /// Checks the facts from the cut text against those of the whole message, when cuts are
+    /// used; returns whether they were.
+    fn check_cut(raw: &[u8]) -> bool {
+        let Some(cut) = cut_facts(raw) else {
+            return false;
+        };
+        let whole = uncut_facts(raw).expect("the whole message parses");
+        assert_eq!(
+            (fingerprint(&cut), tolerant(&cut)),
+            (fingerprint(&whole), tolerant(&whole)),
+            "{}",
+            String::from_utf8_lossy(raw)
+        );
+        true
+    }
+
+    /// Base64 parts of every kind, cleanly encoded and then damaged at random: whenever the
+    /// parse of the cut text is used, it gives the values of the parse of the whole message.
+    #[test]
+    fn cut_bodies_give_the_values_of_the_whole_parse() {
+        let mut state = 0x51_7cc1_b727_220au64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let data: Vec<u8> = (0..6000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        let text = "Grüße, Zoë! Ça va? ".repeat(200);
+        let html = format!("<p>{}</p><script>x</script>", "Café &amp; thé ".repeat(200));
+        let kinds = [
+            "application/octet-stream",
+            "image/png",
+            "text/plain; charset=utf-8",
+            "text/plain; charset=iso-8859-1",
+            "text/plain",
+            "text/html; charset=utf-8",
+            "message/rfc822",
+            "multipart/mixed; boundary=inner",
+        ];
+        let damage: &[&[u8]] = &[
+            b"-",
+            b".",
+            b" ",
+            b"=",
+            b"\r",
+            b"\n",
+            b"\n\n",
+            b"\xc3\xa9",
+            b"--b",
+        ];
+        let (mut used, mut total) = (0, 0);
+        for round in 0..1500 {
+            let kind = kinds[(next() % kinds.len() as u64) as usize];
+            let content: Vec<u8> = match kind {
+                k if k.starts_with("text/html") => html.clone().into_bytes(),
+                k if k.starts_with("text/plain; charset=iso") => {
+                    text.chars().map(|c| c as u32 as u8).collect()
+                }
+                k if k.starts_with("text/") => text.clone().into_bytes(),
+                "message/rfc822" => message("", "n", false, 76, &data[..3000]).into_bytes(),
+                _ => data[..(next() % data.len() as u64) as usize].to_vec(),
+            };
+            let width = [76, 64, 72, 1000][(next() % 4) as usize];
+            let mut body = base64(&content, width).into_bytes();
+            if next() % 3 == 0 {
+                for _ in 0..=(next() % 3) {
+                    let at = (next() % (body.len() as u64 + 1)) as usize;
+                    let piece = damage[(next() % damage.len() as u64) as usize];
+                    body.splice(at..at, piece.iter().copied());
+                }
+            }
+            let body = String::from_utf8_lossy(&body);
+            let part = format!(
+                "Content-Type: {kind}\nContent-Transfer-Encoding: base64\n\n{body}{}",
+                ["", "\n", "\n\n"][(next() % 3) as usize]
+            );
+            let raw = match next() % 4 {
+                0 => format!("Subject: single\n{part}"),
+                1 => format!(
+                    "Subject: alt\nContent-Type: multipart/alternative; boundary=b\n\n--b\n\
+                     Content-Type: text/plain\n\nplain\n--b\n{part}--b--\n"
+                ),
+                2 => format!(
+                    "Subject: nested\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
+                     Content-Type: message/rfc822\n\nSubject: inner\n\
+                     Content-Type: multipart/mixed; boundary=c\n\n--c\n{part}--c--\n\n--b--\n"
+                ),
+                _ => format!(
+                    "Subject: mixed\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
+                     Content-Type: text/plain\n\nsee\n--b\n{part}--b\n{part}--b--\n"
+                ),
+            };
+            let raw = if round % 2 == 0 { raw } else { to_crlf(&raw) };
+            total += 1;
+            used += usize::from(check_cut(raw.as_bytes()));
+        }
+        // Most of them are cut, so the comparisons above are not vacuous.
+        assert!(used * 2 > total, "{used} of {total} cut");
+    }
+
+    /// The same comparison over real mail. Run with `cargo test --release -p mailproof-engine
+    /// --lib identity::tests::cut_bodies_on_corpora -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "needs /work/shared/corpus and /tmp/mailproof-bench/corpus"]
+    fn cut_bodies_on_corpora() {
+        for root in ["/work/shared/corpus", "/tmp/mailproof-bench/corpus/maildir"] {
+            let (mut files, mut cuttable, mut cut) = (0, 0, 0);
+            let mut stack = vec![std::path::PathBuf::from(root)];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if let Ok(bytes) = std::fs::read(&path) {
+                        let rest = if bytes.starts_with(b"From ") {
+                            bytes
+                                .iter()
+                                .position(|&b| b == b'\n')
+                                .map_or(&[][..], |p| &bytes[p + 1..])
+                        } else {
+                            &bytes[..]
+                        };
+                        files += 1;
+                        cuttable += usize::from(base64_bodies::cut(rest).is_some());
+                        let used = catch_unwind(|| check_cut(rest));
+                        assert!(used.is_ok(), "{}", path.display());
+                        cut += usize::from(used.unwrap_or(false));
+                    }
+                }
+            }
+            eprintln!(
+                "{root}: {files} files, {cuttable} with bodies to cut, {cut} parsed with them cut"
+            );
+        }
     }
 }
