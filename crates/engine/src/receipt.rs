@@ -251,10 +251,10 @@ const MESSAGE_PREFIX: &[u8] = b"{\"type\":\"message\",";
 
 /// Parses one line; message lines, nearly all of a receipt, take the direct path.
 fn parse_line(line: &[u8]) -> serde_json::Result<Record> {
-    if line.starts_with(MESSAGE_PREFIX) {
-        if let Ok(m) = serde_json::from_slice::<MessageLine>(line) {
-            return Ok(Record::Message(Box::new(m.into())));
-        }
+    if line.starts_with(MESSAGE_PREFIX)
+        && let Ok(m) = serde_json::from_slice::<MessageLine>(line)
+    {
+        return Ok(Record::Message(Box::new(m.into())));
     }
     serde_json::from_slice(line)
 }
