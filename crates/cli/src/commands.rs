@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use anyhow::Result;
 use mailproof_engine::archive::{self, Compression};
-use mailproof_engine::check::{self, FolderOverride, text};
+use mailproof_engine::check::{self, FolderOverride, html, text};
 use mailproof_engine::code::normalise_code;
 use mailproof_engine::pipeline::{self, Options, Summary};
 use mailproof_engine::progress::CancelToken;
@@ -396,6 +396,9 @@ pub struct CheckArgs {
     /// Write the differences as CSV to FILE, one row each.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
+    /// Write the report as one self-contained HTML page to FILE, to open, read and print.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Print a short summary for a helpdesk ticket instead of the full report.
     #[arg(long)]
     summary: bool,
@@ -448,6 +451,9 @@ pub fn check(before: &str, after: &str, args: &CheckArgs) -> Result<Outcome> {
     }
     if let Some(path) = &args.csv {
         check::save(path, |out| text::write_csv(&report, out))?;
+    }
+    if let Some(path) = &args.html {
+        check::save(path, |out| html::write_html(&report, out))?;
     }
     let mut out = std::io::stdout().lock();
     if stdout_json {

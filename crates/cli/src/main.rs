@@ -98,6 +98,7 @@ Examples:
   mailproof check before.receipt ~/Maildir
   mailproof check before.zip ~/Maildir --map \"Sent=Sent Items\" --json report.json
   mailproof check before.receipt after.receipt --summary
+  mailproof check before.receipt ~/Maildir --html report.html
 
 BEFORE is normally a receipt (or an archive); AFTER a mailbox, which is read first, or a
 receipt of it. Exit codes: 0 nothing is missing (other differences are allowed); 1 messages are

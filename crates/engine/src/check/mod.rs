@@ -4,12 +4,13 @@
 //! The reconciliation ([`reconcile`]) is a pure function of two receipts, in the compact form
 //! of a [`Catalog`], and the user's folder overrides: folders are mapped first ([`folders`]),
 //! then messages matched tier by tier (`reconcile.rs`), then every message is given a status
-//! and a cause in a [`CheckReport`] ([`report`]), which [`text`] renders. The I/O around it is
-//! here too: loading receipts or reading a live mailbox into one ([`snapshots`]), reading a map
-//! file and saving reports.
+//! and a cause in a [`CheckReport`] ([`report`]), which [`text`] and [`html`] render. The I/O
+//! around it is here too: loading receipts or reading a live mailbox into one ([`snapshots`]),
+//! reading a map file and saving reports.
 
 mod catalog;
 pub mod folders;
+pub mod html;
 mod reconcile;
 pub mod report;
 pub mod text;
