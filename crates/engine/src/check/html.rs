@@ -5,13 +5,12 @@
 //! a small script from the differences embedded as JSON, in chunks, so that tens of thousands
 //! of them stay responsive. Every text taken from mail or from a mailbox is escaped.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use sha2::{Digest, Sha256};
 
 use super::Grade;
-use super::report::{Cause, CheckReport, FolderRow, Side, Status, plural, thousands, when};
+use super::report::{CheckReport, FolderRow, Side, Status, plural, thousands, when};
 
 /// The whole page.
 pub fn write_html(r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
@@ -396,45 +395,16 @@ fn message_list(page: &mut String, id: &str, title: &str, intro: &str, n: usize)
 /// The differences that are not listed message by message, grouped by what happened and
 /// where, in the words of the text report.
 fn others(r: &CheckReport, page: &mut String) {
-    let mut groups: BTreeMap<(Status, String), u64> = BTreeMap::new();
-    for d in &r.differences {
-        let quote = |n: Option<&str>| format!("“{}”", esc(n.unwrap_or("—")));
-        let (from, to) = (
-            quote(d.before_folder.as_deref()),
-            quote(d.after_folder.as_deref()),
-        );
-        let what = match d.status {
-            Status::Missing | Status::Altered => continue,
-            Status::Moved if d.grade == Some(Grade::Altered) => continue,
-            Status::Moved if d.cause == Cause::FolderMissingAfter => format!(
-                "moved from {from} to {to}: {from} is not in the new mailbox; if it was renamed, map {from} to {to}"
-            ),
-            Status::Moved => format!("moved from {from} to {to}"),
-            Status::Normalised => format!("identical after normalisation in {from}"),
-            Status::Reencoded => format!("re-encoded in {from}"),
-            Status::LostPlacement => {
-                format!("no longer in {from}, but still in another folder (a label was lost)")
-            }
-            Status::New if d.cause == Cause::ArrivedAfterReceipt => {
-                format!("new in {to}, dated after the receipt was taken")
-            }
-            Status::New => format!("new in {to}"),
-            Status::Duplicate => format!("duplicated in {to}"),
-            Status::Placement => format!("also filed in {to} (labels)"),
-            Status::Excluded => {
-                format!("in {to}, not counted as mail by the receipt (excluded by the source)")
-            }
-        };
-        *groups.entry((d.status, what)).or_default() += 1;
-    }
+    let groups = super::text::grouped(r);
     if groups.is_empty() {
         return;
     }
     page.push_str("<section>\n<h2>Other differences</h2>\n<p class=\"muted\">These messages are accounted for; each one is in the JSON and CSV reports.</p>\n<ul class=\"others\">\n");
-    for ((_, what), n) in groups {
+    for (n, what) in groups {
         page.push_str(&format!(
-            "<li><span class=\"n\">{}</span> {what}</li>\n",
-            plural(n, "message", "messages")
+            "<li><span class=\"n\">{}</span> {}</li>\n",
+            plural(n, "message", "messages"),
+            esc(&what)
         ));
     }
     page.push_str("</ul>\n</section>\n");
@@ -733,7 +703,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::check::report::{Difference, Mapping, SCHEMA, Totals};
+    use crate::check::report::{Cause, Difference, Mapping, SCHEMA, Totals};
     use crate::check::{ByMatch, Rule};
     use crate::source::SourceDescription;
 

@@ -48,8 +48,8 @@ pub fn write_text(r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             out,
             "Other differences (each message is in the JSON and CSV reports):"
         )?;
-        for line in others {
-            writeln!(out, "  {line}")?;
+        for (n, what) in others {
+            writeln!(out, "  {} {what}", plural(n, "message", "messages"))?;
         }
     }
 
@@ -402,8 +402,9 @@ fn write_messages(
     Ok(())
 }
 
-/// The differences that are not listed message by message, grouped by what happened and where.
-fn grouped(r: &CheckReport) -> Vec<String> {
+/// The differences that are not listed message by message, grouped by what happened and where:
+/// (how many, what happened), in plain text; the HTML report escapes it.
+pub(crate) fn grouped(r: &CheckReport) -> Vec<(u64, String)> {
     let mut groups: BTreeMap<(Status, String), u64> = BTreeMap::new();
     for d in &r.differences {
         let quote = |n: Option<&str>| format!("“{}”", n.unwrap_or("—"));
@@ -435,10 +436,7 @@ fn grouped(r: &CheckReport) -> Vec<String> {
         };
         *groups.entry((d.status, what)).or_default() += 1;
     }
-    groups
-        .into_iter()
-        .map(|((_, what), n)| format!("{} {what}", plural(n, "message", "messages")))
-        .collect()
+    groups.into_iter().map(|((_, what), n)| (n, what)).collect()
 }
 
 fn write_notes(r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
