@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod check;
 pub mod code;
+pub mod destination;
 pub mod error;
 pub mod identity;
 pub mod names;
