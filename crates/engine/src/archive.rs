@@ -18,7 +18,9 @@ use crate::progress::{CancelToken, Event, Observer};
 use crate::receipt::{
     self, MessageRecord, Receipt, ReceiptReader, ReceiptWriter, Record, Seal, SealCheck,
 };
-use crate::source::{Entry, Folder, FolderNotes, RawMessage, Sink, Source, SourceDescription};
+use crate::source::{
+    Entry, Folder, FolderNotes, MAX_MESSAGE, RawMessage, Sink, Source, SourceDescription,
+};
 use crate::{Error, Result};
 
 /// The receipt's name inside an archive.
@@ -311,7 +313,9 @@ impl Source for ArchiveSource {
         let messages = self.receipt.messages.iter().filter(|m| m.folder == id);
         for record in messages {
             let entry = match &record.entry {
-                Some(name) => read_entry(&mut self.zip, name).map_err(|e| e.to_string()),
+                Some(name) => {
+                    read_entry(&mut self.zip, name, record.size).map_err(|e| e.to_string())
+                }
                 None => Err("the archive holds no copy of this message".to_string()),
             };
             let item = match entry {
@@ -353,11 +357,24 @@ impl Source for ArchiveSource {
     }
 }
 
-/// Reads one entry whole; the zip reader checks its CRC-32 as it goes.
-fn read_entry(zip: &mut ZipArchive<BufReader<File>>, name: &str) -> io::Result<Vec<u8>> {
-    let mut file = zip.by_name(name).map_err(io::Error::other)?;
-    let mut bytes = Vec::with_capacity(file.size().min(1 << 30) as usize);
-    file.read_to_end(&mut bytes)?;
+/// Reads one entry whole, but never more than the `size` its receipt records (and never more
+/// than [`MAX_MESSAGE`]): an entry that decompresses to more is refused, not held in memory.
+/// The zip reader checks the CRC-32 of an entry read to its end.
+fn read_entry(zip: &mut ZipArchive<BufReader<File>>, name: &str, size: u64) -> io::Result<Vec<u8>> {
+    let file = zip.by_name(name).map_err(io::Error::other)?;
+    if file.is_symlink() {
+        return Err(io::Error::other(
+            "stored as a symbolic link, not as a message",
+        ));
+    }
+    let limit = size.min(MAX_MESSAGE as u64);
+    let mut bytes = Vec::with_capacity(limit.min(file.size()) as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::other(format!(
+            "holds more than the {size} bytes the receipt records; refused"
+        )));
+    }
     Ok(bytes)
 }
 
@@ -409,17 +426,26 @@ impl VerifyReport {
     }
 }
 
-/// One entry as read back: its name and the SHA-256 of its bytes, or why it could not be read.
+/// One entry as read back: its name and the SHA-256 of its bytes, or why it was not read.
 struct Scanned {
     name: String,
     digest: std::result::Result<(String, u64), String>,
+    /// Stored as a symbolic link (Unix mode bits), which no export writes.
+    symlink: bool,
 }
 
-/// Hashes one zip entry as it streams; the zip reader also checks the CRC-32.
-fn hash_entry(file: &mut impl Read) -> std::result::Result<(String, u64), String> {
+/// Hashes one zip entry as it streams, reading at most `limit` bytes so that a zip bomb or an
+/// entry whose declared size lies costs no more than the message it claims to be; the zip
+/// reader checks the CRC-32 of an entry read to its end.
+fn hash_entry(file: &mut impl Read, limit: u64) -> std::result::Result<(String, u64), String> {
     let mut hasher = Sha256::new();
-    let n =
-        io::copy(file, &mut HashWrite(&mut hasher)).map_err(|e| format!("cannot be read: {e}"))?;
+    let n = io::copy(&mut file.take(limit + 1), &mut HashWrite(&mut hasher))
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if n > limit {
+        return Err(format!(
+            "holds more than the {limit} bytes expected; not read further"
+        ));
+    }
     Ok((receipt::hex(&hasher.finalize()), n))
 }
 
@@ -448,6 +474,12 @@ pub fn verify(path: &Path, cancel: &CancelToken, observe: Observer<'_>) -> Resul
                 messages_total: Some(total as u64),
                 bytes_total: Some(receipt.messages.iter().map(|m| m.size).sum()),
             });
+            // Only entries the receipt names are read, each no further than its recorded size.
+            let sizes: HashMap<&str, u64> = receipt
+                .messages
+                .iter()
+                .filter_map(|m| m.entry.as_deref().map(|e| (e, m.size)))
+                .collect();
             let mut scanned = Vec::with_capacity(zip.len());
             let mut bytes_done = 0u64;
             for index in 0..zip.len() {
@@ -455,14 +487,24 @@ pub fn verify(path: &Path, cancel: &CancelToken, observe: Observer<'_>) -> Resul
                     return Err(Error::Cancelled);
                 }
                 let item = match zip.by_index(index) {
-                    Ok(mut file) if !file.is_dir() => Scanned {
-                        name: String::from_utf8_lossy(file.name_raw()).into_owned(),
-                        digest: hash_entry(&mut file),
-                    },
+                    Ok(mut file) if !file.is_dir() => {
+                        let name = String::from_utf8_lossy(file.name_raw()).into_owned();
+                        let symlink = file.is_symlink();
+                        let digest = match sizes.get(name.as_str()) {
+                            Some(&size) if !symlink => hash_entry(&mut file, size),
+                            _ => Err("not read".into()),
+                        };
+                        Scanned {
+                            name,
+                            digest,
+                            symlink,
+                        }
+                    }
                     Ok(_) => continue,
                     Err(e) => Scanned {
                         name: format!("entry #{}", index + 1),
                         digest: Err(format!("cannot be opened: {e}")),
+                        symlink: false,
                     },
                 };
                 if let Ok((_, n)) = &item.digest {
@@ -538,12 +580,34 @@ fn scan_damaged(
             receipt = Receipt::read(ReceiptReader::new(&mut entry, &label)).ok();
             continue;
         }
-        let digest = hash_entry(&mut entry);
+        let symlink = entry.is_symlink();
+        let digest = hash_entry(&mut entry, MAX_MESSAGE as u64);
         if digest.is_err() {
             return Ok((receipt, scanned, Some(name)));
         }
-        scanned.push(Scanned { name, digest });
+        scanned.push(Scanned {
+            name,
+            digest,
+            symlink,
+        });
     }
+}
+
+/// Why an entry the receipt does not name is suspicious, beyond being unlisted: a name that
+/// would escape a folder it were extracted into, or a link. Such entries are never read.
+fn unexpected_detail(item: &Scanned) -> String {
+    let name = &item.name;
+    let mut detail = "not listed in the receipt".to_string();
+    let escapes = name.starts_with(['/', '\\'])
+        || name.as_bytes().get(1) == Some(&b':')
+        || name.split(['/', '\\']).any(|part| part == "..");
+    if escapes {
+        detail.push_str("; its name points outside the archive's folder (unsafe to extract)");
+    }
+    if item.symlink {
+        detail.push_str("; stored as a symbolic link");
+    }
+    detail
 }
 
 /// Compares what was read with what the receipt lists.
@@ -584,9 +648,10 @@ fn compare(receipt: &Receipt, scanned: &[Scanned], report: &mut VerifyReport) {
         }
         let record = by_entry.get(item.name.as_str());
         let detail = match (record, &item.digest) {
-            (None, _) => Some((
-                ProblemKind::Unexpected,
-                "not listed in the receipt".to_string(),
+            (None, _) => Some((ProblemKind::Unexpected, unexpected_detail(item))),
+            (Some(_), _) if item.symlink => Some((
+                ProblemKind::Corrupt,
+                "stored as a symbolic link, not as a message; not read".to_string(),
             )),
             (Some(_), _) if !seen.insert(item.name.as_str()) => Some((
                 ProblemKind::Unexpected,

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 
+/// The largest message any reader holds in memory. Anything bigger is almost surely damage (no
+/// mail server accepts such mail), and holding it would exhaust memory.
+pub const MAX_MESSAGE: usize = 1 << 30;
+
 /// What kind of mailbox this is and where it lives. Never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceDescription {

@@ -74,13 +74,9 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use crate::source::{
-    Entry, Folder, FolderNotes, RawMessage, Role, Sink, Source, SourceDescription,
+    Entry, Folder, FolderNotes, MAX_MESSAGE, RawMessage, Role, Sink, Source, SourceDescription,
 };
 use crate::{Error, Result};
-
-/// The largest message read into memory. Anything bigger in an mbox is almost surely a damaged
-/// file (no server accepts such mail), and holding it would exhaust memory.
-pub const MAX_MESSAGE: usize = 1 << 30;
 
 /// The reason given for messages Thunderbird deleted but has not yet compacted away.
 pub const EXPUNGED_REASON: &str =

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use super::mbox;
 use crate::source::{
-    Entry, Folder, FolderNotes, RawMessage, Role, Sink, Source, SourceDescription,
+    Entry, Folder, FolderNotes, MAX_MESSAGE, RawMessage, Role, Sink, Source, SourceDescription,
 };
 use crate::{Error, Result};
 
@@ -133,12 +133,12 @@ fn read_loose(path: &Path, folder: &Folder, sink: Sink<'_>) -> Result<FolderNote
     let len = fs::metadata(path)
         .map_err(|e| Error::io("cannot read", path, e))?
         .len();
-    let entry = if len > mbox::MAX_MESSAGE as u64 {
+    let entry = if len > MAX_MESSAGE as u64 {
         Entry::Unreadable {
             source_id,
             reason: format!(
                 "message file of {len} bytes is larger than the {} byte limit; not read",
-                mbox::MAX_MESSAGE
+                MAX_MESSAGE
             ),
         }
     } else {
