@@ -11,7 +11,6 @@ use mailproof_engine::archive::{self, Compression};
 use mailproof_engine::check::{self, FolderOverride, html, text};
 use mailproof_engine::code::normalise_code;
 use mailproof_engine::pipeline::{self, Options, Summary};
-use mailproof_engine::progress::CancelToken;
 use mailproof_engine::receipt::Receipt;
 use mailproof_engine::source::Entry;
 use mailproof_engine::sources;
@@ -53,8 +52,20 @@ impl RunArgs {
             threads: self.threads,
             folders: self.folders.clone(),
             overwrite: self.force,
-            cancel: CancelToken::new(),
+            cancel: crate::interrupt().clone(),
         }
+    }
+}
+
+/// Says what a stopped receipt or export leaves behind and how to go on; other errors pass.
+fn stopped(error: mailproof_engine::Error, out: &Path) -> anyhow::Error {
+    match error {
+        mailproof_engine::Error::Cancelled => anyhow::anyhow!(
+            "stopped on request. What was done is kept in {}.partial; run the same command \
+             again to continue from there (or add --force to start over)",
+            out.display()
+        ),
+        other => other.into(),
     }
 }
 
@@ -138,7 +149,8 @@ pub fn receipt(spec: &str, out: &Path, args: &RunArgs) -> Result<Outcome> {
     let mut source = sources::open_source(spec)?;
     let bar = Bar::new("Reading");
     let summary =
-        pipeline::take_receipt(source.as_mut(), out, &args.options(), &|e| bar.observe(e))?;
+        pipeline::take_receipt(source.as_mut(), out, &args.options(), &|e| bar.observe(e))
+            .map_err(|e| stopped(e, out))?;
     drop(bar);
     report_run("Receipt", out, &summary, args.json)
 }
@@ -148,7 +160,8 @@ pub fn export(spec: &str, out: &Path, compression: Compression, args: &RunArgs) 
     let bar = Bar::new("Exporting");
     let summary = pipeline::export(source.as_mut(), out, compression, &args.options(), &|e| {
         bar.observe(e)
-    })?;
+    })
+    .map_err(|e| stopped(e, out))?;
     drop(bar);
     report_run("Archive", out, &summary, args.json)
 }
@@ -272,7 +285,7 @@ pub fn verify(path: &Path, expect_code: Option<&str>, json: bool) -> Result<Outc
         return verify_receipt(path, expect_code, json);
     }
     let bar = Bar::new("Verifying");
-    let report = archive::verify(path, &CancelToken::new(), &|e| bar.observe(e))?;
+    let report = archive::verify(path, crate::interrupt(), &|e| bar.observe(e))?;
     drop(bar);
     let code_ok = code_matches(report.code.as_deref(), expect_code);
     let outcome = if report.ok() && code_ok {
@@ -421,6 +434,7 @@ pub fn check(before: &str, after: &str, args: &CheckArgs) -> Result<Outcome> {
     }
     let opts = Options {
         threads: args.threads,
+        cancel: crate::interrupt().clone(),
         ..Options::default()
     };
     // A bar only for a side that reports progress (a mailbox being read), so that a receipt

@@ -9,8 +9,10 @@ mod display;
 mod progress;
 
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use clap::{Parser, Subcommand};
+use mailproof_engine::progress::CancelToken;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -128,8 +130,23 @@ fn bound_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn bound_allocator() {}
 
+/// The token Ctrl-C cancels: the first press asks the running command to stop at the next
+/// message, cleanly; a second press quits at once.
+fn interrupt() -> &'static CancelToken {
+    static TOKEN: OnceLock<CancelToken> = OnceLock::new();
+    TOKEN.get_or_init(CancelToken::new)
+}
+
 fn main() -> ExitCode {
     bound_allocator();
+    let token = interrupt();
+    let _ = ctrlc::set_handler(move || {
+        if token.is_cancelled() {
+            std::process::exit(130);
+        }
+        token.cancel();
+        eprintln!("\nStopping after the current message (press Ctrl-C again to quit at once)...");
+    });
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Folders { source, json } => commands::folders(&source, json),

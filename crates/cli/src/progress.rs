@@ -5,6 +5,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mailproof_engine::progress::Event;
 
+use crate::display;
+
 pub struct Bar {
     bar: ProgressBar,
 }
@@ -38,6 +40,20 @@ impl Bar {
                 }
             }
             Event::FolderStarted { name, .. } => self.bar.set_message(name.clone()),
+            Event::Resumed {
+                messages_done,
+                bytes_done,
+            } => {
+                self.bar.suspend(|| {
+                    eprintln!(
+                        "Continuing the interrupted run: {} ({}) already done are kept.",
+                        display::plural(*messages_done, "message", "messages"),
+                        display::size(*bytes_done)
+                    )
+                });
+                self.bar.set_position(*bytes_done);
+                self.bar.reset_eta();
+            }
             Event::Advanced { bytes_done, .. } => self.bar.set_position(*bytes_done),
             Event::Warning { message } => self.bar.suspend(|| eprintln!("warning: {message}")),
             Event::FolderFinished { .. } => {}

@@ -109,7 +109,7 @@ fn zip_error(action: &'static str, path: &Path, e: zip::result::ZipError) -> Err
 pub struct ArchiveWriter {
     zip: ZipWriter<BufWriter<File>>,
     receipt: ReceiptWriter<File>,
-    receipt_path: TempFile,
+    receipt_path: PathBuf,
     path: PathBuf,
     compression: Compression,
     entries: u64,
@@ -118,11 +118,8 @@ pub struct ArchiveWriter {
 impl ArchiveWriter {
     pub fn create(path: &Path, compression: Compression) -> Result<Self> {
         let file = File::create(path).map_err(|e| Error::io("cannot create", path, e))?;
-        let mut receipt_path = path.as_os_str().to_owned();
-        receipt_path.push(".receipt");
-        let receipt_path = PathBuf::from(receipt_path);
+        let receipt_path = side_receipt(path);
         let receipt = ReceiptWriter::create(&receipt_path)?;
-        let receipt_path = TempFile(receipt_path);
         Ok(Self {
             zip: ZipWriter::new(BufWriter::with_capacity(1 << 20, file)).set_auto_large_file(),
             receipt,
@@ -173,27 +170,26 @@ impl ArchiveWriter {
         zip.write_all(readme(&seal).as_bytes())
             .map_err(|e| Error::io("cannot write", &path, e))?;
         zip.start_file(RECEIPT_ENTRY, options).map_err(zip_err)?;
-        let mut side = File::open(&receipt_path.0)
-            .map_err(|e| Error::io("cannot read", &receipt_path.0, e))?;
+        let mut side =
+            File::open(&receipt_path).map_err(|e| Error::io("cannot read", &receipt_path, e))?;
         io::copy(&mut side, &mut zip).map_err(|e| Error::io("cannot write", &path, e))?;
         let file = zip
             .finish()
             .map_err(zip_err)?
             .into_inner()
             .map_err(|e| Error::io("cannot write", &path, e.into_error()))?;
-        drop(receipt_path);
         check_structure(&path, entries)?;
+        let _ = std::fs::remove_file(&receipt_path);
         Ok((seal, file))
     }
 }
 
-/// A side file removed when dropped, whatever happened.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// Where an archive being written at `path` keeps its receipt lines until they go in as the
+/// last entry. Left behind by an interrupted export, it is what a resumed export starts from.
+pub(crate) fn side_receipt(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".receipt");
+    PathBuf::from(name)
 }
 
 /// Reopens a freshly written archive: it must parse, hold the receipt, and hold as many

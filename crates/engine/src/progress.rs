@@ -26,6 +26,11 @@ pub enum Event {
         unreadable: u64,
         excluded: u64,
     },
+    /// An interrupted run is being continued: this much was already done and is kept.
+    Resumed {
+        messages_done: u64,
+        bytes_done: u64,
+    },
     /// Cumulative counts so far.
     Advanced {
         messages_done: u64,

@@ -14,6 +14,12 @@ use std::sync::{Condvar, Mutex};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
+mod resume;
+mod tally;
+
+use resume::{Leftover, Resumed};
+use tally::Tally;
+
 use crate::archive::{ArchiveWriter, Compression, EntryData};
 use crate::identity::{self, Identity};
 use crate::names::FolderPaths;
@@ -59,7 +65,8 @@ pub struct Summary {
     pub source_notes: Vec<String>,
 }
 
-/// Reads every folder of `source` and writes a receipt to `out`.
+/// Reads every folder of `source` and writes a receipt to `out`. When an interrupted run of
+/// the same command left its unfinished file, continues from it (see [`resume`]).
 pub fn take_receipt(
     source: &mut dyn Source,
     out: &Path,
@@ -67,10 +74,11 @@ pub fn take_receipt(
     observe: Observer<'_>,
 ) -> Result<Summary> {
     let output = Output::prepare(out, opts.overwrite)?;
+    let leftover = Leftover::find(&output.partial, false, &source.describe())?;
     let mut writer = ReceiptWriter::create(&output.partial)?;
-    let result = run(source, opts, observe, None, &mut |record, _| {
-        writer.write(record)
-    });
+    let mut write = |record: &Record, _: Option<EntryData>| writer.write(record);
+    let result = continue_from(leftover, &mut write)
+        .and_then(|resumed| run(source, opts, observe, None, resumed, &mut write));
     let summary = match result {
         Ok(summary) => summary,
         Err(e) => {
@@ -84,7 +92,8 @@ pub fn take_receipt(
 }
 
 /// Reads every folder of `source` and writes an archive (every message as .eml, and the
-/// receipt) to `out`.
+/// receipt) to `out`. When an interrupted run of the same command left its unfinished
+/// archive, keeps every entry in it that is complete and intact and continues from there.
 pub fn export(
     source: &mut dyn Source,
     out: &Path,
@@ -93,17 +102,22 @@ pub fn export(
     observe: Observer<'_>,
 ) -> Result<Summary> {
     let output = Output::prepare(out, opts.overwrite)?;
+    let leftover = Leftover::find(&output.partial, true, &source.describe())?;
     let mut archive = match ArchiveWriter::create(&output.partial, compression) {
         Ok(a) => a,
         Err(e) => return Err(output.abandon(e)),
     };
-    let result = run(
-        source,
-        opts,
-        observe,
-        Some(compression),
-        &mut |record, prepared| archive.write(record, prepared),
-    );
+    let mut write = |record: &Record, entry: Option<EntryData>| archive.write(record, entry);
+    let result = continue_from(leftover, &mut write).and_then(|resumed| {
+        run(
+            source,
+            opts,
+            observe,
+            Some(compression),
+            resumed,
+            &mut write,
+        )
+    });
     let summary = match result {
         Ok(s) => s,
         Err(e) => {
@@ -117,6 +131,17 @@ pub fn export(
     };
     output.commit(file)?;
     Ok(Summary { seal, ..summary })
+}
+
+/// Copies what can be kept from an interrupted run into the new output, then lets go of the
+/// old files: from here on the new output holds everything they held.
+fn continue_from(leftover: Option<Leftover>, write: WriteFn<'_>) -> Result<Option<Resumed>> {
+    let Some(leftover) = leftover else {
+        return Ok(None);
+    };
+    let resumed = leftover.replay(write)?;
+    leftover.remove();
+    Ok(resumed)
 }
 
 /// An output written under a temporary name next to the final one, and renamed only when
@@ -142,10 +167,14 @@ impl Output {
         }
         let mut partial = target.as_os_str().to_owned();
         partial.push(".partial");
-        Ok(Self {
+        let output = Self {
             target: target.to_path_buf(),
             partial: PathBuf::from(partial),
-        })
+        };
+        if overwrite {
+            output.remove_unfinished();
+        }
+        Ok(output)
     }
 
     /// Flushes to disk, then gives the file its final name.
@@ -157,10 +186,24 @@ impl Output {
             .map_err(|e| Error::io("cannot rename into place", &self.target, e))
     }
 
-    /// Removes the partial file after a failure, and passes the error on.
+    /// After a failure: removes the unfinished files, and passes the error on. A cancelled run
+    /// keeps them, so that running the same command again continues where it stopped.
     fn abandon(self, error: Error) -> Error {
-        let _ = std::fs::remove_file(&self.partial);
+        if !matches!(error, Error::Cancelled) {
+            self.remove_unfinished();
+        }
         error
+    }
+
+    /// Every file an unfinished run of this output may have left.
+    fn remove_unfinished(&self) {
+        let side = crate::archive::side_receipt(&self.partial);
+        for path in [&self.partial, &side] {
+            let _ = std::fs::remove_file(path);
+            let mut old = path.as_os_str().to_owned();
+            old.push(".old");
+            let _ = std::fs::remove_file(PathBuf::from(old));
+        }
     }
 }
 
@@ -182,8 +225,10 @@ enum Item {
         entry: Option<String>,
     },
     Hashed(Box<Hashed>),
-    Unreadable(usize, UnreadableRecord),
+    Unreadable(UnreadableRecord),
     FolderEnd(usize, std::result::Result<FolderNotes, String>),
+    /// The run cannot go on (a resumed run found the mailbox changed).
+    Abort(Error),
 }
 
 impl Item {
@@ -246,12 +291,14 @@ const BUDGET: u64 = 32 << 20;
 
 type WriteFn<'a> = &'a mut dyn FnMut(&Record, Option<EntryData>) -> Result<()>;
 
-/// Drives the reader, the workers and the writer callback; returns the counts.
+/// Drives the reader, the workers and the writer callback; returns the counts. A resumed run
+/// starts with the counts and position the interrupted one reached.
 fn run(
     source: &mut dyn Source,
     opts: &Options,
     observe: Observer<'_>,
     compression: Option<Compression>,
+    resumed: Option<Resumed>,
     write: WriteFn<'_>,
 ) -> Result<Summary> {
     let description = source.describe();
@@ -267,24 +314,39 @@ fn run(
         }
         folders.retain(|f| wanted.contains(f.name().as_str()));
     }
-    let source_notes = source.notes();
-    write(
-        &Record::Header(Header {
-            format: crate::receipt::FORMAT.into(),
-            version: crate::receipt::VERSION,
-            identity_version: identity::IDENTITY_VERSION,
-            tool: crate::TOOL.into(),
-            created: now_rfc3339(),
-            source: description,
-            notes: source_notes.clone(),
-        }),
-        None,
-    )?;
+    let (source_notes, tally, start) = match resumed {
+        None => {
+            let notes = source.notes();
+            write(
+                &Record::Header(Header {
+                    format: crate::receipt::FORMAT.into(),
+                    version: crate::receipt::VERSION,
+                    identity_version: identity::IDENTITY_VERSION,
+                    tool: crate::TOOL.into(),
+                    created: now_rfc3339(),
+                    source: description,
+                    notes: notes.clone(),
+                }),
+                None,
+            )?;
+            (notes, Tally::default(), Start::default())
+        }
+        Some(resumed) => {
+            let start = Start::after(&resumed, &folders)?;
+            (resumed.header.notes, resumed.tally, start)
+        }
+    };
     observe(&Event::Started {
         folders: folders.len(),
         messages_total: folders.iter().map(|f| f.claimed).sum(),
         bytes_total: folders.iter().map(|f| f.bytes_hint).sum(),
     });
+    if tally.messages_done > 0 || start.folder > 0 {
+        observe(&Event::Resumed {
+            messages_done: tally.messages_done,
+            bytes_done: tally.bytes_done,
+        });
+    }
 
     let budget = Budget::new(BUDGET);
     let workers = opts.worker_count();
@@ -295,10 +357,12 @@ fn run(
     let outcome = std::thread::scope(|scope| {
         let budget = &budget;
         let folders = &folders;
+        let start = &start;
         scope.spawn(move || {
             read_all(
                 source,
                 folders,
+                start,
                 compression.is_some(),
                 cancel,
                 budget,
@@ -312,13 +376,18 @@ fn run(
         }
         drop(done_tx);
         drop(job_rx);
-        let outcome = write_in_order(&done_rx, folders, budget, observe, write);
+        let outcome = write_in_order(&done_rx, tally, budget, observe, write);
         // Stop the reader and the workers whatever happened, then let the scope join them.
         budget.close();
         drop(done_rx);
         outcome
     });
-    let (totals, ends, unreadable) = outcome?;
+    let Tally {
+        totals,
+        ends,
+        unreadable,
+        ..
+    } = outcome?;
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
@@ -340,10 +409,58 @@ fn run(
     })
 }
 
+/// Where the reader begins: at the first folder, or where an interrupted run stopped.
+#[derive(Debug, Default)]
+struct Start {
+    /// Folders before this one are finished.
+    folder: usize,
+    /// The first folder was begun: its record is written, and these entries of it are kept
+    /// (the source must yield the same ones first).
+    begun: bool,
+    kept: Vec<String>,
+    /// Messages of the first folder already in the archive; new entries are numbered after.
+    numbered: u64,
+}
+
+impl Start {
+    /// Checks that the mailbox still lists the folders the interrupted run recorded.
+    fn after(resumed: &Resumed, folders: &[Folder]) -> Result<Self> {
+        let tally = &resumed.tally;
+        let recorded = tally
+            .ends
+            .iter()
+            .map(|(f, _)| f)
+            .chain(tally.current.iter().map(|(f, _)| f));
+        for (index, folder) in recorded.enumerate() {
+            if folders.get(index).map(|f| &f.path) != Some(&folder.path) {
+                return Err(changed(&format!(
+                    "the folder `{}` is no longer where it was",
+                    folder.name()
+                )));
+            }
+        }
+        Ok(Self {
+            folder: tally.ends.len(),
+            begun: tally.current.is_some(),
+            kept: resumed.partial_ids.clone(),
+            numbered: resumed.partial_messages,
+        })
+    }
+}
+
+/// The error for a mailbox that changed between an interrupted run and its resumption.
+fn changed(what: &str) -> Error {
+    Error::Usage(format!(
+        "cannot continue the interrupted run: {what} (the mailbox changed since). Its unfinished \
+         output was removed; run the same command again to start from the beginning"
+    ))
+}
+
 /// The reader thread: streams every folder into the job queue, numbering items in order.
 fn read_all(
     source: &mut dyn Source,
     folders: &[Folder],
+    start: &Start,
     archive: bool,
     cancel: &CancelToken,
     budget: &Budget,
@@ -363,14 +480,36 @@ fn read_all(
         }
     };
     for (index, folder) in folders.iter().enumerate() {
-        if send(Item::FolderStart(index, folder.clone())).is_break() {
+        let dir = archive.then(|| paths.assign(&folder.path));
+        if index < start.folder {
+            continue;
+        }
+        let resuming = index == start.folder && start.begun;
+        if !resuming && send(Item::FolderStart(index, folder.clone())).is_break() {
             return;
         }
-        let dir = archive.then(|| paths.assign(&folder.path));
-        let mut n = 0u64;
+        let kept: &[String] = if resuming { &start.kept } else { &[] };
+        let mut skipped = 0usize;
+        let mut n = if resuming { start.numbered } else { 0 };
         let mut stopped = false;
         let read = catch_unwind(AssertUnwindSafe(|| {
             source.read_folder(folder, &mut |entry| {
+                if let Some(expected) = kept.get(skipped) {
+                    skipped += 1;
+                    let id = match &entry {
+                        Entry::Message(raw) => &raw.source_id,
+                        Entry::Unreadable { source_id, .. } => source_id,
+                    };
+                    if id == expected {
+                        return ControlFlow::Continue(());
+                    }
+                    stopped = true;
+                    let _ = send(Item::Abort(changed(&format!(
+                        "in `{}`, `{expected}` is no longer the next message",
+                        folder.name()
+                    ))));
+                    return ControlFlow::Break(());
+                }
                 let flow = match entry {
                     Entry::Message(raw) => {
                         n += 1;
@@ -381,19 +520,25 @@ fn read_all(
                             entry,
                         })
                     }
-                    Entry::Unreadable { source_id, reason } => send(Item::Unreadable(
-                        index,
-                        UnreadableRecord {
+                    Entry::Unreadable { source_id, reason } => {
+                        send(Item::Unreadable(UnreadableRecord {
                             folder: index,
                             source_id,
                             reason,
-                        },
-                    )),
+                        }))
+                    }
                 };
                 stopped |= flow.is_break();
                 flow
             })
         }));
+        if !stopped && skipped < kept.len() {
+            let _ = send(Item::Abort(changed(&format!(
+                "`{}` holds fewer messages than were already recorded",
+                folder.name()
+            ))));
+            return;
+        }
         let end = match read {
             Ok(Ok(notes)) => Ok(notes),
             Ok(Err(e)) => Err(e.to_string()),
@@ -441,14 +586,11 @@ fn hash_one(
             let prepared = match prepared.transpose() {
                 Ok(p) => p,
                 Err(e) => {
-                    return Item::Unreadable(
+                    return Item::Unreadable(UnreadableRecord {
                         folder,
-                        UnreadableRecord {
-                            folder,
-                            source_id: raw.source_id,
-                            reason: format!("could not be compressed for the archive: {e}"),
-                        },
-                    );
+                        source_id: raw.source_id,
+                        reason: format!("could not be compressed for the archive: {e}"),
+                    });
                 }
             };
             raw.bytes = Vec::new();
@@ -460,14 +602,11 @@ fn hash_one(
                 prepared,
             }))
         }
-        Err(panic) => Item::Unreadable(
+        Err(panic) => Item::Unreadable(UnreadableRecord {
             folder,
-            UnreadableRecord {
-                folder,
-                source_id: raw.source_id,
-                reason: format!("internal error while hashing ({})", panic_text(&panic)),
-            },
-        ),
+            source_id: raw.source_id,
+            reason: format!("internal error while hashing ({})", panic_text(&panic)),
+        }),
     }
 }
 
@@ -479,27 +618,22 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-type Written = (
-    Totals,
-    Vec<(FolderRecord, FolderEnd)>,
-    Vec<(String, UnreadableRecord)>,
-);
-
 /// The writer: puts results back in source order, writes records, counts, reports progress.
 fn write_in_order(
     done: &Receiver<Job>,
-    folders: &[Folder],
+    mut tally: Tally,
     budget: &Budget,
     observe: Observer<'_>,
     write: WriteFn<'_>,
-) -> Result<Written> {
+) -> Result<Tally> {
     let mut pending: BTreeMap<u64, (u64, Item)> = BTreeMap::new();
     let mut next = 1u64;
-    let mut totals = Totals::default();
-    let mut ends = Vec::new();
-    let mut unreadable_list = Vec::new();
-    let mut current: Option<(FolderRecord, FolderEnd)> = None;
-    let (mut messages_done, mut bytes_done) = (0u64, 0u64);
+    let advanced = |tally: &Tally| {
+        observe(&Event::Advanced {
+            messages_done: tally.messages_done,
+            bytes_done: tally.bytes_done,
+        })
+    };
     for (seq, cost, item) in done {
         pending.insert(seq, (cost, item));
         while let Some((cost, item)) = pending.remove(&next) {
@@ -518,13 +652,7 @@ fn write_in_order(
                         name: folder.name(),
                         claimed: folder.claimed,
                     });
-                    current = Some((
-                        record,
-                        FolderEnd {
-                            folder: index,
-                            ..FolderEnd::default()
-                        },
-                    ));
+                    tally.folder_started(record);
                 }
                 Item::Hashed(h) => {
                     let Hashed {
@@ -534,18 +662,6 @@ fn write_in_order(
                         identity,
                         prepared,
                     } = *h;
-                    let end = &mut current.as_mut().expect("folder started").1;
-                    end.bytes += size;
-                    match &raw.excluded {
-                        Some(reason) => {
-                            end.excluded += 1;
-                            *end.excluded_reasons.entry(reason.clone()).or_default() += 1;
-                        }
-                        None => {
-                            end.read += 1;
-                            end.trashed += u64::from(raw.trashed);
-                        }
-                    }
                     let entry = prepared.as_ref().map(EntryData::name);
                     let record = MessageRecord {
                         folder,
@@ -559,28 +675,17 @@ fn write_in_order(
                         notes: raw.notes,
                         entry,
                     };
+                    tally.message(&record);
                     write(&Record::Message(Box::new(record)), prepared)?;
-                    messages_done += 1;
-                    bytes_done += size;
-                    observe(&Event::Advanced {
-                        messages_done,
-                        bytes_done,
-                    });
+                    advanced(&tally);
                 }
-                Item::Unreadable(folder, record) => {
-                    let end = &mut current.as_mut().expect("folder started").1;
-                    end.unreadable += 1;
-                    write(&Record::Unreadable(record.clone()), None)?;
-                    unreadable_list.push((folders[folder].name(), record));
-                    messages_done += 1;
-                    observe(&Event::Advanced {
-                        messages_done,
-                        bytes_done,
-                    });
+                Item::Unreadable(record) => {
+                    tally.unreadable(&record);
+                    write(&Record::Unreadable(record), None)?;
+                    advanced(&tally);
                 }
                 Item::FolderEnd(index, result) => {
-                    let (record, mut end) = current.take().expect("folder started");
-                    end.found = end.read + end.unreadable + end.excluded;
+                    let (record, mut end) = tally.take_current();
                     match result {
                         Ok(notes) => end.notes = notes.notes,
                         Err(error) => {
@@ -598,15 +703,15 @@ fn write_in_order(
                         unreadable: end.unreadable,
                         excluded: end.excluded,
                     });
-                    totals.add(&end);
-                    ends.push((record, end));
+                    tally.folder_finished(record, end);
                 }
+                Item::Abort(error) => return Err(error),
                 Item::Message { .. } => unreachable!("workers hash every message"),
             }
             budget.release(cost);
         }
     }
-    Ok((totals, ends, unreadable_list))
+    Ok(tally)
 }
 
 fn now_rfc3339() -> String {
