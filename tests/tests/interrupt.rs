@@ -11,33 +11,7 @@ use std::time::{Duration, Instant};
 use mailproof_engine::pipeline::load_receipt;
 use mailproof_engine::receipt::Receipt;
 use mailproof_tests::cli::{Mailproof, bin};
-use mailproof_tests::rng::Rng;
-use mailproof_tests::synth::base64_wrapped;
-
-/// A Maildir++ of 600 messages of about 120 KB in three folders: long enough to stop midway.
-fn mailbox(dir: &Path) -> PathBuf {
-    let root = dir.join("Maildir");
-    let mut rng = Rng::new(7);
-    for (folder, count) in [("", 300), (".Archive", 200), (".Sent", 100)] {
-        let cur = root.join(folder).join("cur");
-        fs::create_dir_all(&cur).unwrap();
-        fs::create_dir_all(root.join(folder).join("new")).unwrap();
-        fs::create_dir_all(root.join(folder).join("tmp")).unwrap();
-        for i in 0..count {
-            let data: Vec<u8> = (0..90_000).map(|_| rng.below(256) as u8).collect();
-            let message = format!(
-                "From: a@example.org\r\nTo: b@example.org\r\nMessage-ID: <{folder}{i}@example.org>\r\n\
-                 Subject: message {i} of {folder}\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\
-                 MIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n\
-                 Content-Transfer-Encoding: base64\r\n\r\n{}",
-                String::from_utf8(base64_wrapped(&data, 76)).unwrap()
-            );
-            let name = format!("17000{i:05}.M{i}P1.host,S={}:2,S", message.len());
-            fs::write(cur.join(name), message).unwrap();
-        }
-    }
-    root
-}
+use mailproof_tests::fixtures::bulky_maildir as mailbox;
 
 /// A receipt's content, without the moment it was started.
 fn content(receipt: &Receipt) -> String {
@@ -111,7 +85,7 @@ fn outputs(dir: &Path) -> Vec<String> {
 
 fn resume_after_kills(command: &str, file: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let source = mailbox(dir.path());
+    let source = mailbox(dir.path()).unwrap();
     let reference = dir.path().join(format!("reference-{file}"));
     let run = Mailproof::run(&[
         command,
@@ -182,7 +156,7 @@ fn a_receipt_killed_anywhere_resumes_to_the_same_receipt() {
 #[test]
 fn ctrl_c_stops_cleanly_and_says_how_to_continue() {
     let dir = tempfile::tempdir().unwrap();
-    let source = mailbox(dir.path());
+    let source = mailbox(dir.path()).unwrap();
     let out = dir.path().join("archive.zip");
     let (code, stderr) = interrupt("export", &source, &out, 20 << 20, "-INT");
     assert_eq!(code, 2, "{stderr}");
@@ -209,7 +183,7 @@ fn ctrl_c_stops_cleanly_and_says_how_to_continue() {
 #[test]
 fn force_starts_over_and_another_mailbox_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let source = mailbox(dir.path());
+    let source = mailbox(dir.path()).unwrap();
     let out = dir.path().join("archive.zip");
     let (code, _) = interrupt("export", &source, &out, 40 << 20, "-KILL");
     assert_eq!(code, -1);

@@ -7,8 +7,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 use zip::write::{PreparedZipFile, SimpleFileOptions};
@@ -107,7 +109,9 @@ fn zip_error(action: &'static str, path: &Path, e: zip::result::ZipError) -> Err
 /// Writes an archive as messages arrive; the receipt goes to a side file next to it and is
 /// added as the last entry.
 pub struct ArchiveWriter {
-    zip: ZipWriter<BufWriter<File>>,
+    // Declared before `zip`, so dropped first: see `ArchiveFile`.
+    _abandon: Abandon,
+    zip: ZipWriter<ArchiveFile>,
     receipt: ReceiptWriter<File>,
     receipt_path: PathBuf,
     path: PathBuf,
@@ -120,8 +124,16 @@ impl ArchiveWriter {
         let file = File::create(path).map_err(|e| Error::io("cannot create", path, e))?;
         let receipt_path = side_receipt(path);
         let receipt = ReceiptWriter::create(&receipt_path)?;
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let file = ArchiveFile {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            abandoned: abandoned.clone(),
+            pos: 0,
+            end: 0,
+        };
         Ok(Self {
-            zip: ZipWriter::new(BufWriter::with_capacity(1 << 20, file)).set_auto_large_file(),
+            _abandon: Abandon(abandoned),
+            zip: ZipWriter::new(file).set_auto_large_file(),
             receipt,
             receipt_path,
             path: path.to_path_buf(),
@@ -155,6 +167,7 @@ impl ArchiveWriter {
     /// opens and holds every entry the receipt names.
     pub fn finish(self) -> Result<(Seal, File)> {
         let Self {
+            _abandon,
             mut zip,
             receipt,
             receipt_path,
@@ -176,16 +189,85 @@ impl ArchiveWriter {
         let file = zip
             .finish()
             .map_err(zip_err)?
+            .inner
             .into_inner()
             .map_err(|e| Error::io("cannot write", &path, e.into_error()))?;
         check_structure(&path, entries)?;
-        let _ = std::fs::remove_file(&receipt_path);
         Ok((seal, file))
     }
 }
 
+/// The archive's file. When its writer is dropped unfinished (after an error, or a cancel),
+/// the zip library would append a central directory to the unfinished file and complain on
+/// stderr when it cannot; once abandoned, the file takes no more writes, so the unfinished
+/// archive ends after its last entry (what a resumed export reads) and nothing is printed.
+struct ArchiveFile {
+    inner: BufWriter<File>,
+    abandoned: Arc<AtomicBool>,
+    /// Where the next byte goes, and the end of the file: kept here so that an abandoned file
+    /// still answers seeks consistently (the zip library checks them) without touching disk.
+    pos: u64,
+    end: u64,
+}
+
+impl ArchiveFile {
+    fn abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Relaxed)
+    }
+
+    fn moved(&mut self, pos: u64) -> u64 {
+        self.pos = pos;
+        self.end = self.end.max(pos);
+        pos
+    }
+}
+
+impl Write for ArchiveFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = if self.abandoned() {
+            buf.len()
+        } else {
+            self.inner.write(buf)?
+        };
+        self.moved(self.pos + n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        if self.abandoned() {
+            return Ok(());
+        }
+        self.inner.flush()
+    }
+}
+
+impl Seek for ArchiveFile {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        if !self.abandoned() {
+            let pos = self.inner.seek(to)?;
+            return Ok(self.moved(pos));
+        }
+        let pos = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => self.end.checked_add_signed(d),
+        };
+        pos.map(|p| self.moved(p))
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))
+    }
+}
+
+/// Marks the archive file abandoned when an [`ArchiveWriter`] is dropped without `finish`.
+struct Abandon(Arc<AtomicBool>);
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Where an archive being written at `path` keeps its receipt lines until they go in as the
-/// last entry. Left behind by an interrupted export, it is what a resumed export starts from.
+/// last entry. Left behind by an interrupted export, it is what a resumed export starts from;
+/// so it is removed only once the archive has its final name.
 pub(crate) fn side_receipt(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".receipt");

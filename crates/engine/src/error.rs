@@ -1,7 +1,8 @@
 //! Errors that stop an operation. Problems with single messages are not errors: they are
 //! recorded as data (unreadable, excluded) so that every message is accounted for.
 
-use std::path::PathBuf;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -31,15 +32,73 @@ pub enum Error {
     /// The user asked to stop.
     #[error("cancelled")]
     Cancelled,
+    /// The disk holding an output is full (or the file too large for its file system).
+    #[error(
+        "not enough space to write {}: {}. Free some space or choose another place, then run \
+         the command again",
+        path.display(),
+        space(*needed, *available)
+    )]
+    NoSpace {
+        path: PathBuf,
+        /// About how much the whole output needs, when known.
+        needed: Option<u64>,
+        /// Free space on that disk, when the system says.
+        available: Option<u64>,
+    },
+}
+
+fn space(needed: Option<u64>, available: Option<u64>) -> String {
+    use crate::units::size;
+    match (needed, available) {
+        (Some(n), Some(a)) => format!("it needs about {}, and {} are free", size(n), size(a)),
+        (Some(n), None) => format!("it needs about {}", size(n)),
+        (None, Some(a)) => format!("the disk is full ({} free)", size(a)),
+        (None, None) => "the disk is full".into(),
+    }
+}
+
+/// Free space for new files in the folder `path` would be written to, when the system says.
+pub fn free_space(path: &Path) -> Option<u64> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs4::available_space(dir).ok()
 }
 
 impl Error {
     /// Wraps an `io::Error` with the path and the action that failed.
+    /// A full disk becomes [`Error::NoSpace`], which says so and what to do.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
+        let path = path.into();
+        match source.kind() {
+            ErrorKind::StorageFull | ErrorKind::FileTooLarge | ErrorKind::QuotaExceeded => {
+                Error::NoSpace {
+                    available: free_space(&path),
+                    path,
+                    needed: None,
+                }
+            }
+            _ => Error::Io {
+                action,
+                path,
+                source,
+            },
+        }
+    }
+
+    /// Adds how much the whole output needs to a [`Error::NoSpace`].
+    pub fn needing(self, bytes: Option<u64>) -> Self {
+        match self {
+            Error::NoSpace {
+                path, available, ..
+            } => Error::NoSpace {
+                path,
+                needed: bytes,
+                available,
+            },
+            other => other,
         }
     }
 }

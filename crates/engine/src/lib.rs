@@ -16,6 +16,7 @@ pub mod progress;
 pub mod receipt;
 pub mod source;
 pub mod sources;
+pub mod units;
 
 pub use error::{Error, Result};
 

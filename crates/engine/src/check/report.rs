@@ -280,23 +280,7 @@ pub struct Difference {
     pub subject: Option<String>,
 }
 
-/// "12304" → "12,304".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// "1 message" / "2 messages", with thousands separators.
-pub fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
-}
+pub use crate::units::{plural, thousands};
 
 /// Unix seconds as `2025-03-01 09:00 UTC`.
 pub fn when(t: i64) -> String {

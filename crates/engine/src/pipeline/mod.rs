@@ -108,12 +108,16 @@ pub fn export(
         Err(e) => return Err(output.abandon(e)),
     };
     let mut write = |record: &Record, entry: Option<EntryData>| archive.write(record, entry);
+    let archive_out = ArchiveOut {
+        compression,
+        partial: &output.partial,
+    };
     let result = continue_from(leftover, &mut write).and_then(|resumed| {
         run(
             source,
             opts,
             observe,
-            Some(compression),
+            Some(archive_out),
             resumed,
             &mut write,
         )
@@ -129,7 +133,9 @@ pub fn export(
         Ok(done) => done,
         Err(e) => return Err(output.abandon(e)),
     };
+    let side = crate::archive::side_receipt(&output.partial);
     output.commit(file)?;
+    let _ = std::fs::remove_file(side);
     Ok(Summary { seal, ..summary })
 }
 
@@ -291,16 +297,27 @@ const BUDGET: u64 = 32 << 20;
 
 type WriteFn<'a> = &'a mut dyn FnMut(&Record, Option<EntryData>) -> Result<()>;
 
+/// Where an export writes, for the checks of free space.
+#[derive(Clone, Copy)]
+struct ArchiveOut<'a> {
+    compression: Compression,
+    partial: &'a Path,
+}
+
+/// Per-message room an archive takes besides the message: zip headers, receipt line.
+const ENTRY_OVERHEAD: u64 = 1024;
+
 /// Drives the reader, the workers and the writer callback; returns the counts. A resumed run
 /// starts with the counts and position the interrupted one reached.
 fn run(
     source: &mut dyn Source,
     opts: &Options,
     observe: Observer<'_>,
-    compression: Option<Compression>,
+    archive: Option<ArchiveOut<'_>>,
     resumed: Option<Resumed>,
     write: WriteFn<'_>,
 ) -> Result<Summary> {
+    let compression = archive.map(|a| a.compression);
     let description = source.describe();
     let mut folders = source.folders()?;
     if !opts.folders.is_empty() {
@@ -347,6 +364,25 @@ fn run(
             bytes_done: tally.bytes_done,
         });
     }
+    // What the rest of an archive needs, when every folder says its size: refused up front
+    // when it cannot fit uncompressed, rather than failing hours later.
+    let needed = archive.and_then(|a| {
+        let bytes: Option<u64> = folders.iter().map(|f| f.bytes_hint).sum();
+        let messages: Option<u64> = folders.iter().map(|f| f.claimed).sum();
+        let total = bytes? + messages.unwrap_or(0) * ENTRY_OVERHEAD;
+        Some((a, total.saturating_sub(tally.bytes_done)))
+    });
+    if let Some((a, needed)) = needed
+        && a.compression == Compression::Stored
+        && let Some(free) = crate::error::free_space(a.partial)
+        && free < needed
+    {
+        return Err(Error::NoSpace {
+            path: a.partial.to_path_buf(),
+            needed: Some(needed),
+            available: Some(free),
+        });
+    }
 
     let budget = Budget::new(BUDGET);
     let workers = opts.worker_count();
@@ -387,7 +423,7 @@ fn run(
         ends,
         unreadable,
         ..
-    } = outcome?;
+    } = outcome.map_err(|e| e.needing(needed.map(|(_, n)| n)))?;
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
