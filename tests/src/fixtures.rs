@@ -1365,6 +1365,32 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// A Maildir++ of 600 messages of about 120 KB of incompressible data in three folders
+/// (`Maildir/`, 73 MB): long enough to stop midway, too big for a small disk.
+pub fn bulky_maildir(dir: &Path) -> io::Result<PathBuf> {
+    let root = dir.join("Maildir");
+    let mut rng = Rng::new(7);
+    for (folder, count) in [("", 300), (".Archive", 200), (".Sent", 100)] {
+        let cur = root.join(folder).join("cur");
+        fs::create_dir_all(&cur)?;
+        fs::create_dir_all(root.join(folder).join("new"))?;
+        fs::create_dir_all(root.join(folder).join("tmp"))?;
+        for i in 0..count {
+            let data: Vec<u8> = (0..90_000).map(|_| rng.below(256) as u8).collect();
+            let message = format!(
+                "From: a@example.org\r\nTo: b@example.org\r\nMessage-ID: <{folder}{i}@example.org>\r\n\
+                 Subject: message {i} of {folder}\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\
+                 MIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n\
+                 Content-Transfer-Encoding: base64\r\n\r\n{}",
+                String::from_utf8(synth::base64_wrapped(&data, 76)).unwrap()
+            );
+            let name = format!("17000{i:05}.M{i}P1.host,S={}:2,S", message.len());
+            fs::write(cur.join(name), message)?;
+        }
+    }
+    Ok(root)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1609,30 +1635,4 @@ mod tests {
             assert_eq!(sha256_hex(&msg), e.sha256, "{}", e.label);
         }
     }
-}
-
-/// A Maildir++ of 600 messages of about 120 KB of incompressible data in three folders
-/// (`Maildir/`, 73 MB): long enough to stop midway, too big for a small disk.
-pub fn bulky_maildir(dir: &Path) -> io::Result<PathBuf> {
-    let root = dir.join("Maildir");
-    let mut rng = Rng::new(7);
-    for (folder, count) in [("", 300), (".Archive", 200), (".Sent", 100)] {
-        let cur = root.join(folder).join("cur");
-        fs::create_dir_all(&cur)?;
-        fs::create_dir_all(root.join(folder).join("new"))?;
-        fs::create_dir_all(root.join(folder).join("tmp"))?;
-        for i in 0..count {
-            let data: Vec<u8> = (0..90_000).map(|_| rng.below(256) as u8).collect();
-            let message = format!(
-                "From: a@example.org\r\nTo: b@example.org\r\nMessage-ID: <{folder}{i}@example.org>\r\n\
-                 Subject: message {i} of {folder}\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\
-                 MIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n\
-                 Content-Transfer-Encoding: base64\r\n\r\n{}",
-                String::from_utf8(synth::base64_wrapped(&data, 76)).unwrap()
-            );
-            let name = format!("17000{i:05}.M{i}P1.host,S={}:2,S", message.len());
-            fs::write(cur.join(name), message)?;
-        }
-    }
-    Ok(root)
 }
