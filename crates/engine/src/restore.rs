@@ -11,10 +11,12 @@
 //!   digest (nothing else is ever appended), and appends it with its flags and internal date
 //!   through a [`Destination`], which can only add.
 //!
-//! [`restore`] runs them in order and checks again. Nothing in the destination is deleted or
+//! [`restore`] runs them in order and checks again; [`text`] says what happened for people. Nothing in the destination is deleted or
 //! changed. Only missing copies are appended (re-encoded, altered and moved messages are
 //! there), exactly as many as are missing, so a second run appends nothing, and a run after an
 //! interruption appends what is still missing, each message once.
+
+pub mod text;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
