@@ -38,7 +38,7 @@ pub fn write_text(o: &Outcome, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "{} cannot be restored: the archive's copy does not match the receipt",
+            "{} cannot be restored from the archive:",
             plural(s.skipped.len() as u64, "message", "messages")
         )?;
         let lines: Vec<Line<'_>> = s
