@@ -6,7 +6,7 @@
 //! run change nothing; a corrupt archive copy is never appended; an interrupted restore
 //! completes on the next run with each message appended once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -42,6 +42,15 @@ struct Setup {
     sim: Migration,
     archive: PathBuf,
     after: PathBuf,
+    /// What BEFORE held, by (folder, digest), one entry per copy: the delivery time of an mbox
+    /// message, the flag letters of a Maildir one.
+    held: HashMap<(String, String), Vec<Held>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Held {
+    Delivered(i64),
+    Letters(String),
 }
 
 /// The flag sets given in turn to BEFORE's Maildir files.
@@ -51,18 +60,34 @@ fn setup(account: Account, layout: Layout) -> Setup {
     let sim = migrate::simulate(&Options::new(SEED, account).migrated_at(soon()));
     let dir = tempfile::tempdir().unwrap();
     let before = dir.path().join("before");
+    let mut held: HashMap<(String, String), Vec<Held>> = HashMap::new();
     match layout {
-        Layout::MboxTree => sim.before.write_mbox_tree(&before).unwrap(),
+        Layout::MboxTree => {
+            sim.before.write_mbox_tree(&before).unwrap();
+            for f in &sim.before.folders {
+                for m in &f.messages {
+                    held.entry((f.name(), sha256_hex(&m.bytes)))
+                        .or_default()
+                        .push(Held::Delivered(m.delivered));
+                }
+            }
+        }
         Layout::FlaggedMaildir => {
             sim.before.write_maildir(&before).unwrap();
-            let mut n = 0;
-            for file in files(&before) {
+            let messages = files(&before)
+                .into_iter()
+                .filter(|f| f.parent().and_then(Path::file_name) == Some("cur".as_ref()));
+            for (n, file) in messages.enumerate() {
                 let name = file.file_name().unwrap().to_string_lossy().into_owned();
-                if let Some(unique) = name.strip_suffix(":2,S") {
-                    let flags = FLAG_SETS[n % FLAG_SETS.len()];
-                    fs::rename(&file, file.with_file_name(format!("{unique}:2,{flags}"))).unwrap();
-                    n += 1;
-                }
+                let unique = name.strip_suffix(":2,S").expect("written with S");
+                let flags = FLAG_SETS[n % FLAG_SETS.len()];
+                let renamed = file.with_file_name(format!("{unique}:2,{flags}"));
+                fs::rename(&file, &renamed).unwrap();
+                let rel = renamed.strip_prefix(&before).unwrap();
+                let digest = sha256_hex(&fs::read(&renamed).unwrap());
+                held.entry((folder_of(rel), digest))
+                    .or_default()
+                    .push(Held::Letters(flags.to_string()));
             }
         }
     }
@@ -82,6 +107,7 @@ fn setup(account: Account, layout: Layout) -> Setup {
         sim,
         archive,
         after,
+        held,
     }
 }
 
@@ -348,6 +374,20 @@ fn restore_and_verify(account: Account, layout: Layout) {
                     })
             })
             .unwrap_or_else(|| panic!("{} is not as planned", rel.display()));
+        // And as BEFORE held it: the delivery time or the flags of one of its copies there.
+        let was = &s.held[&(plan[at].receipt_folder.clone(), digest)];
+        let secs = mtime.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+        let name = rel.file_name().unwrap().to_string_lossy().into_owned();
+        let letters = name.rsplit_once(":2,").unwrap().1.to_string();
+        let now = match layout {
+            Layout::MboxTree => Held::Delivered(secs),
+            Layout::FlaggedMaildir => Held::Letters(letters),
+        };
+        assert!(
+            was.contains(&now),
+            "{}: {now:?}, before {was:?}",
+            rel.display()
+        );
         plan.swap_remove(at);
     }
     match layout {
