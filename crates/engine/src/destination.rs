@@ -83,7 +83,7 @@ impl DestinationSpec {
             .map_err(|e| Error::io("cannot list", &path, e))?
             .next()
             .is_none();
-        if !empty && !crate::sources::maildir::is_maildir(&path) {
+        if !empty && !sources::maildir::is_maildir(&path) {
             return match sources::detect(&path) {
                 Ok(kind) => cannot(&format!("a `{}:` mailbox, not a Maildir", kind.prefix())),
                 Err(_) => cannot("a folder that is neither empty nor a Maildir"),
