@@ -122,7 +122,7 @@ Examples:
 Only the messages the check finds missing are appended, with their flags and internal date,
 into the folder the check maps their folder to (a folder with no counterpart is created).
 Nothing already in DEST is changed or removed, and running it again appends nothing. DEST is
-a Maildir; one that does not exist yet is created. Exit codes: 0 nothing is missing now; 1
+a Maildir; a path that does not exist yet is made one. Exit codes: 0 nothing is missing now; 1
 something is still missing (e.g. an archive copy is corrupt) or the receipt was changed; 2
 usage or I/O error.")]
     Restore {

@@ -40,8 +40,9 @@ pub trait Destination: Send {
 /// What a destination spec names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DestinationSpec {
-    /// A local Maildir (Maildir++); `exists` is false when the path is to be created.
-    Maildir { path: PathBuf, exists: bool },
+    /// A local Maildir (Maildir++). `new` when the path does not exist yet or is an empty
+    /// directory: an empty mailbox, made a Maildir when it is first opened for appending.
+    Maildir { path: PathBuf, new: bool },
     /// An IMAP account: `imaps://user@host[:port]` or `imap://…`.
     Imap(String),
 }
@@ -71,10 +72,7 @@ impl DestinationSpec {
                     "does not exist, and neither does the folder it would be created in",
                 );
             }
-            return Ok(DestinationSpec::Maildir {
-                path,
-                exists: false,
-            });
+            return Ok(DestinationSpec::Maildir { path, new: true });
         }
         if !path.is_dir() {
             return cannot("a file, not a Maildir");
@@ -89,7 +87,7 @@ impl DestinationSpec {
                 Err(_) => cannot("a folder that is neither empty nor a Maildir"),
             };
         }
-        Ok(DestinationSpec::Maildir { path, exists: true })
+        Ok(DestinationSpec::Maildir { path, new: empty })
     }
 }
 

@@ -338,8 +338,8 @@ impl Outcome {
 }
 
 /// Restores from the archive at `archive` into the mailbox `dest` what it is missing, then
-/// checks again. A Maildir that does not exist yet is created (not in a dry run, which reads
-/// it as empty). Progress goes to `observe`, tagged with the phase.
+/// checks again. A Maildir that does not exist yet is read as empty, and created when there is
+/// something to append (never in a dry run). Progress goes to `observe`, tagged with the phase.
 pub fn restore(
     archive: &Path,
     dest: &str,
@@ -352,18 +352,16 @@ pub fn restore(
         catalog: Catalog::from_receipt(source.receipt()),
         read_now: false,
     };
-    let imap = matches!(spec, DestinationSpec::Imap(_));
-    let mut destination = if opts.dry_run && !imap {
-        None
-    } else {
-        Some(open_destination(dest)?)
+    // An IMAP destination is opened first, so that a spec the build cannot serve fails
+    // before any reading; a Maildir only once there is something to append, so that nothing
+    // is created for a dry run, an error, or nothing to do.
+    let mut destination = match spec {
+        DestinationSpec::Imap(_) => Some(open_destination(dest)?),
+        DestinationSpec::Maildir { .. } => None,
     };
     let checking = |e: &Event| observe(Phase::Checking, e);
     let after = match spec {
-        DestinationSpec::Maildir {
-            path,
-            exists: false,
-        } if destination.is_none() => {
+        DestinationSpec::Maildir { path, new: true } => {
             check::read_snapshot(&mut NotYetCreated(path), &opts.read, &checking)?
         }
         _ => check::snapshot(dest, &opts.read, &checking)?,
@@ -371,6 +369,9 @@ pub fn restore(
     let found = check::check_reconciliation(&before, &after, &opts.overrides)?;
     drop(after);
     let plan = plan(source.receipt(), &found)?;
+    if destination.is_none() && !opts.dry_run && !plan.messages.is_empty() {
+        destination = Some(open_destination(dest)?);
+    }
     let target: Option<&mut dyn Destination> = match &mut destination {
         Some(d) if !opts.dry_run => Some(d.as_mut()),
         _ => None,
@@ -393,7 +394,8 @@ pub fn restore(
     })
 }
 
-/// A Maildir a dry run would create, read as the empty mailbox it would start as.
+/// A Maildir not made yet (a path that does not exist, or an empty directory), read as the
+/// empty mailbox it starts as.
 struct NotYetCreated(PathBuf);
 
 impl Source for NotYetCreated {
@@ -698,7 +700,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_maildir_is_planned_in_full_and_created_only_for_real() {
+    fn a_new_maildir_is_planned_in_full_and_made_only_for_real() {
         let (dir, archive, _) = setup();
         let fresh = dir.path().join("fresh");
         let dest = fresh.to_str().unwrap();
@@ -718,6 +720,19 @@ mod tests {
         assert_eq!(done.summary.appended, 8);
         assert!(done.complete(), "{}", done.current().verdict);
         assert_eq!(done.current().totals.identical, 8);
+        // An empty directory is a new mailbox too; nothing is made of it by a dry run.
+        let empty = dir.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        let dest = empty.to_str().unwrap();
+        let dry_run = Options {
+            dry_run: true,
+            ..Options::default()
+        };
+        let dry = restore(&archive, dest, &dry_run, &|_, _| {}).unwrap();
+        assert_eq!(dry.summary.appended, 8);
+        assert_eq!(fs::read_dir(&empty).unwrap().count(), 0);
+        let done = restore(&archive, dest, &Options::default(), &|_, _| {}).unwrap();
+        assert!(done.complete() && done.summary.appended == 8);
     }
 
     #[test]
