@@ -447,7 +447,7 @@ fn the_text_output_names_folders_and_the_new_verdict() {
     assert!(
         run.stdout.starts_with(&format!(
             "Appended {missing} messages to {}",
-            s.after.canonicalize().unwrap().display()
+            s.after.display()
         )),
         "{run}"
     );
