@@ -12,6 +12,7 @@ use mailproof_engine::check::{self, FolderOverride, html, text};
 use mailproof_engine::code::normalise_code;
 use mailproof_engine::pipeline::{self, Options, Summary};
 use mailproof_engine::receipt::Receipt;
+use mailproof_engine::restore::{self, Phase};
 use mailproof_engine::source::Entry;
 use mailproof_engine::sources;
 
@@ -423,15 +424,20 @@ pub struct CheckArgs {
     threads: usize,
 }
 
-pub fn check(before: &str, after: &str, args: &CheckArgs) -> Result<Outcome> {
-    let mut overrides = args
-        .map
+/// The user's folder mapping from `--map` and `--map-file`.
+fn overrides(map: &[String], map_file: Option<&Path>) -> Result<Vec<FolderOverride>> {
+    let mut overrides = map
         .iter()
         .map(|m| FolderOverride::parse(m))
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(file) = &args.map_file {
+    if let Some(file) = map_file {
         overrides.extend(check::read_map_file(file)?);
     }
+    Ok(overrides)
+}
+
+pub fn check(before: &str, after: &str, args: &CheckArgs) -> Result<Outcome> {
+    let overrides = overrides(&args.map, args.map_file.as_deref())?;
     let opts = Options {
         threads: args.threads,
         cancel: crate::interrupt().clone(),
@@ -479,6 +485,66 @@ pub fn check(before: &str, after: &str, args: &CheckArgs) -> Result<Outcome> {
     }
     out.flush()?;
     Ok(if report.complete && report.before.intact {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
+}
+
+/// Options of `mailproof restore`.
+#[derive(clap::Args)]
+pub struct RestoreArgs {
+    /// Say what would be appended (per folder, and each message), change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The folder OLD of the receipt is now called NEW (repeat for several), as for check.
+    #[arg(long = "map", value_name = "OLD=NEW")]
+    map: Vec<String>,
+    /// A file of OLD=NEW lines (# starts a comment).
+    #[arg(long, value_name = "FILE")]
+    map_file: Option<PathBuf>,
+    /// Print JSON (the plan, what was done, the report of the last check) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Hashing threads when the mailbox is read (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+pub fn restore(archive: &Path, dest: &str, args: &RestoreArgs) -> Result<Outcome> {
+    let opts = restore::Options {
+        dry_run: args.dry_run,
+        overrides: overrides(&args.map, args.map_file.as_deref())?,
+        read: Options {
+            threads: args.threads,
+            ..Options::default()
+        },
+    };
+    let bars: [OnceLock<Bar>; 3] = Default::default();
+    let outcome = restore::restore(archive, dest, &opts, &|phase, e| {
+        let (bar, verb) = match phase {
+            Phase::Checking => (&bars[0], "Reading the mailbox"),
+            Phase::Appending if args.dry_run => (&bars[1], "Verifying the archive"),
+            Phase::Appending => (&bars[1], "Appending"),
+            Phase::Rechecking => (&bars[2], "Checking again"),
+        };
+        bar.get_or_init(|| Bar::new(verb)).observe(e)
+    })?;
+    drop(bars);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({
+                "plan": outcome.plan, "restore": outcome.summary, "report": outcome.current(),
+            }),
+        )?;
+        writeln!(out)?;
+    } else {
+        restore::text::write_text(&outcome, &mut out)?;
+    }
+    out.flush()?;
+    Ok(if outcome.complete() {
         Outcome::Ok
     } else {
         Outcome::Problems

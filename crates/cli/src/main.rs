@@ -21,6 +21,7 @@ Examples:
   mailproof export mbox:inbox.mbox -o before.zip
   mailproof verify before.zip
   mailproof check before.receipt ~/Maildir --json report.json
+  mailproof restore before.zip ~/Maildir --dry-run
 
 A SOURCE (and BEFORE, AFTER) is a path: an mbox file, a folder of mbox files (Thunderbird), a
 Maildir, a folder of .eml files, Apple Mail .emlx files, or a Mailproof archive or receipt. The
@@ -113,6 +114,27 @@ missing, or the receipt was changed after it was written; 2 usage or I/O error."
         #[command(flatten)]
         args: commands::CheckArgs,
     },
+    /// Append to a mailbox the messages it is missing, from an archive, then check again.
+    #[command(after_help = "\
+Examples:
+  mailproof restore before.zip ~/Maildir --dry-run
+  mailproof restore before.zip ~/Maildir
+  mailproof restore before.zip ~/Maildir --map \"Sent=Sent Items\"
+
+Only the messages the check finds missing are appended, with their flags and internal date,
+into the folder the check maps their folder to (a folder with no counterpart is created).
+Nothing already in DEST is changed or removed, and running it again appends nothing. DEST is
+a Maildir; a path that does not exist yet is made one. Exit codes: 0 nothing is missing now; 1
+something is still missing (e.g. an archive copy is corrupt) or the receipt was changed; 2
+usage or I/O error.")]
+    Restore {
+        /// The archive written by `mailproof export` before the migration.
+        archive: std::path::PathBuf,
+        /// The mailbox to restore into: a Maildir path.
+        dest: String,
+        #[command(flatten)]
+        args: commands::RestoreArgs,
+    },
 }
 
 /// glibc raises its mmap threshold to the size of the largest block freed (up to 32 MB), after
@@ -171,6 +193,11 @@ fn main() -> ExitCode {
             after,
             args,
         } => commands::check(&before, &after, &args),
+        Command::Restore {
+            archive,
+            dest,
+            args,
+        } => commands::restore(&archive, &dest, &args),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),

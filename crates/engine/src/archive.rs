@@ -394,7 +394,7 @@ impl Source for ArchiveSource {
                 Some(name) => {
                     read_entry(&mut self.zip, name, record.size).map_err(|e| e.to_string())
                 }
-                None => Err("the archive holds no copy of this message".to_string()),
+                None => Err(NO_COPY.to_string()),
             };
             let item = match entry {
                 Ok(bytes) => Entry::Message(RawMessage {
@@ -433,6 +433,40 @@ impl Source for ArchiveSource {
             .unwrap_or_default();
         Ok(FolderNotes { notes })
     }
+}
+
+impl ArchiveSource {
+    /// Reads the message a record of the receipt names and checks its bytes against the
+    /// record's digest, so that only the message exactly as archived is ever handed on (to a
+    /// restore). The error says, for a person, why the message cannot be used.
+    pub fn read_verified(
+        &mut self,
+        record: &MessageRecord,
+    ) -> std::result::Result<Vec<u8>, String> {
+        let name = record.entry.as_deref().ok_or(NO_COPY)?;
+        let bytes = read_entry(&mut self.zip, name, record.size)
+            .map_err(|e| format!("the archive entry {name} cannot be read: {e}"))?;
+        let digest = receipt::hex(&Sha256::digest(&bytes));
+        if digest != record.identity.digest {
+            return Err(format!(
+                "the archive entry {name} is corrupt: {}",
+                changed(&digest, bytes.len() as u64, record)
+            ));
+        }
+        Ok(bytes)
+    }
+}
+
+const NO_COPY: &str = "the archive holds no copy of this message";
+
+/// Says how an entry's bytes differ from what the receipt records.
+fn changed(digest: &str, n: u64, record: &MessageRecord) -> String {
+    format!(
+        "its content changed: SHA-256 {} where the receipt says {} ({n} bytes, receipt says {})",
+        short(digest),
+        short(&record.identity.digest),
+        record.size
+    )
 }
 
 /// Reads one entry whole, but never more than the `size` its receipt records (and never more
@@ -736,15 +770,9 @@ fn compare(receipt: &Receipt, scanned: &[Scanned], report: &mut VerifyReport) {
                 "appears more than once in the archive".to_string(),
             )),
             (Some(_), Err(e)) => Some((ProblemKind::Corrupt, e.clone())),
-            (Some(r), Ok((digest, n))) if *digest != r.identity.digest => Some((
-                ProblemKind::Corrupt,
-                format!(
-                    "its content changed: SHA-256 {} where the receipt says {} ({n} bytes, receipt says {})",
-                    short(digest),
-                    short(&r.identity.digest),
-                    r.size
-                ),
-            )),
+            (Some(r), Ok((digest, n))) if *digest != r.identity.digest => {
+                Some((ProblemKind::Corrupt, changed(digest, *n, r)))
+            }
             (Some(_), Ok(_)) => None,
         };
         match detail {

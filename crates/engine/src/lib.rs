@@ -1,5 +1,6 @@
 //! The Mailproof engine: read mailboxes without changing them, hash every message, write
-//! receipts and archives, verify them.
+//! receipts and archives, verify them, check a mailbox against a receipt, restore what it is
+//! missing.
 //!
 //! This crate knows nothing of GUIs, argument parsing or terminals: front ends drive it through
 //! [`pipeline`] and receive [`progress::Event`]s through a callback.
@@ -14,6 +15,7 @@ pub mod names;
 pub mod pipeline;
 pub mod progress;
 pub mod receipt;
+pub mod restore;
 pub mod source;
 pub mod sources;
 pub mod units;

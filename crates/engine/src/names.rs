@@ -46,7 +46,7 @@ pub fn safe_segment(name: &str) -> String {
     s
 }
 
-fn truncate_utf8(s: &mut String, max: usize) {
+pub(crate) fn truncate_utf8(s: &mut String, max: usize) {
     if s.len() > max {
         let mut end = max;
         while !s.is_char_boundary(end) {

@@ -41,12 +41,18 @@ pub(crate) struct Messages {
     words: Words,
 }
 
+/// True for the messages a check counts as mail: all but those the source excluded. A
+/// catalog's mail is these, in receipt order.
+pub fn counts_as_mail(m: &MessageRecord) -> bool {
+    m.excluded.is_none()
+}
+
 impl Messages {
     fn push(&mut self, m: &MessageRecord) {
-        let part = if m.excluded.is_some() {
-            &mut self.excluded
-        } else {
+        let part = if counts_as_mail(m) {
             &mut self.mail
+        } else {
+            &mut self.excluded
         };
         part.push(m, &mut self.words);
     }

@@ -421,7 +421,7 @@ fn restore(r: &CheckReport, page: &mut String) {
     }
     page.push_str(&format!(
         "<ol>\n<li><b>Keep the archive</b> you made before the migration with <code>mailproof export</code>{code}, and keep this report. Do not delete the archive, or the old mailbox if you still have it, until every message is back.</li>\n\
-<li>Restore the missing messages from the archive with <code>mailproof restore ARCHIVE DEST</code>, where DEST is the new mailbox. This command is coming in a future version of Mailproof; the archive already holds every message as it was, so nothing is lost while you wait.</li>\n\
+<li>Restore the missing messages from the archive with <code>mailproof restore ARCHIVE DEST</code>, where DEST is the new mailbox (a Maildir); add <code>--dry-run</code> first to see what it would append. It appends only the messages listed as missing, with their flags and dates, changes nothing that is already there, and checks again.</li>\n\
 <li>If you have no archive but the old mailbox still exists, copy the messages listed above from it: search it by date, sender and subject.</li>\n\
 <li>Check again afterwards: <code>mailproof check RECEIPT NEW-MAILBOX</code>.</li>\n</ol>\n</section>\n"
     ));

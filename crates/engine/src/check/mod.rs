@@ -19,7 +19,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, counts_as_mail};
 pub use folders::{FolderOverride, Rule};
 pub use reconcile::Grade;
 pub use report::{
@@ -29,7 +29,7 @@ pub use report::{
 use crate::pipeline::{self, Options};
 use crate::progress::Observer;
 use crate::receipt::Receipt;
-use crate::source::Role;
+use crate::source::{Role, Source};
 use crate::sources::{self, Kind};
 use crate::{Error, Result};
 
@@ -41,6 +41,26 @@ pub fn reconcile(
     after: &Catalog,
     overrides: &[FolderOverride],
 ) -> Result<CheckReport> {
+    Ok(reconciliation(before, after, overrides)?.report)
+}
+
+/// A check's report, and which messages of the receipt it found missing: what a restore needs
+/// to know beside what a person reads.
+#[derive(Debug, Clone)]
+pub struct Reconciliation {
+    pub report: CheckReport,
+    /// The missing messages of the receipt before, in receipt order, as positions among its
+    /// messages counted as mail ([`counts_as_mail`]); one entry per missing copy, so three
+    /// copies before and two after give one entry.
+    pub missing: Vec<usize>,
+}
+
+/// [`reconcile`], keeping the positions of the missing messages.
+pub fn reconciliation(
+    before: &Catalog,
+    after: &Catalog,
+    overrides: &[FolderOverride],
+) -> Result<Reconciliation> {
     let map = folders::map_folders(&before.folders, &after.folders, overrides)?;
     let labels = |c: &Catalog| {
         c.folders
@@ -73,7 +93,17 @@ pub fn reconcile(
         )
     });
     let labels = (setting.labels_before, setting.labels_after);
-    Ok(report::build(before, after, &map, &fates, unique, labels))
+    let missing = fates
+        .before
+        .iter()
+        .enumerate()
+        .filter(|(_, fate)| matches!(fate, reconcile::BeforeFate::Missing(_)))
+        .map(|(i, _)| i)
+        .collect();
+    Ok(Reconciliation {
+        report: report::build(before, after, &map, &fates, unique, labels),
+        missing,
+    })
 }
 
 /// [`reconcile`] for receipts in memory.
@@ -158,6 +188,16 @@ pub fn snapshot(spec: &str, opts: &Options, observe: Observer<'_>) -> Result<Sna
         _ => {}
     }
     let mut source = sources::open_source(spec)?;
+    read_snapshot(source.as_mut(), opts, observe)
+}
+
+/// The receipt of a mailbox already open, read now (in a private temporary folder, removed
+/// afterwards), with progress.
+pub fn read_snapshot(
+    source: &mut dyn Source,
+    opts: &Options,
+    observe: Observer<'_>,
+) -> Result<Snapshot> {
     let dir = tempfile::Builder::new()
         .prefix("mailproof-check-")
         .tempdir()
@@ -169,7 +209,7 @@ pub fn snapshot(spec: &str, opts: &Options, observe: Observer<'_>) -> Result<Sna
             )
         })?;
     let out = dir.path().join("mailbox.receipt");
-    pipeline::take_receipt(source.as_mut(), &out, opts, observe)?;
+    pipeline::take_receipt(source, &out, opts, observe)?;
     let catalog = Catalog::load(&out)?;
     dir.close()
         .map_err(|e| Error::io("cannot remove the temporary receipt", &out, e))?;
@@ -185,10 +225,19 @@ pub fn check(
     after: &Snapshot,
     overrides: &[FolderOverride],
 ) -> Result<CheckReport> {
-    let mut report = reconcile(&before.catalog, &after.catalog, overrides)?;
-    report.before.read_now = before.read_now;
-    report.after.read_now = after.read_now;
-    Ok(report)
+    Ok(check_reconciliation(before, after, overrides)?.report)
+}
+
+/// [`check`], keeping the positions of the missing messages ([`Reconciliation`]).
+pub fn check_reconciliation(
+    before: &Snapshot,
+    after: &Snapshot,
+    overrides: &[FolderOverride],
+) -> Result<Reconciliation> {
+    let mut r = reconciliation(&before.catalog, &after.catalog, overrides)?;
+    r.report.before.read_now = before.read_now;
+    r.report.after.read_now = after.read_now;
+    Ok(r)
 }
 
 /// Reads a map file of `OLD=NEW` lines ([`FolderOverride::parse_file`]).

@@ -355,18 +355,35 @@ fn write_messages(
     out: &mut dyn Write,
     explain: impl Fn(&Difference) -> bool,
 ) -> io::Result<()> {
+    let lines: Vec<Line<'_>> = list
+        .iter()
+        .map(|d| Line {
+            date: d.date,
+            folder: d.before_folder.as_deref().or(d.after_folder.as_deref()),
+            from: d.from.as_deref(),
+            subject: d.subject.as_deref(),
+            detail: explain(d).then_some(&*d.reason),
+        })
+        .collect();
+    write_lines(&lines, out)
+}
+
+/// One message in a list for people: what they recognise it by, and a line of detail.
+pub struct Line<'a> {
+    pub date: Option<i64>,
+    pub folder: Option<&'a str>,
+    pub from: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    /// Printed on its own line below, indented.
+    pub detail: Option<&'a str>,
+}
+
+/// A table of messages (date, folder, sender, subject), as every message list is printed.
+pub fn write_lines(list: &[Line<'_>], out: &mut dyn Write) -> io::Result<()> {
     const FOLDER_MAX: usize = 30;
     const FROM_MAX: usize = 36;
-    let folder = |d: &Difference| {
-        cut(
-            d.before_folder
-                .as_deref()
-                .or(d.after_folder.as_deref())
-                .unwrap_or("—"),
-            FOLDER_MAX,
-        )
-    };
-    let from = |d: &Difference| cut(d.from.as_deref().unwrap_or("(no sender)"), FROM_MAX);
+    let folder = |d: &Line<'_>| cut(d.folder.unwrap_or("—"), FOLDER_MAX);
+    let from = |d: &Line<'_>| cut(d.from.unwrap_or("(no sender)"), FROM_MAX);
     let fw = list
         .iter()
         .map(|d| folder(d).chars().count())
@@ -393,10 +410,10 @@ fn write_messages(
             "  {date:20}  {f}{:fp$}  {s}{:sp$}  {}",
             "",
             "",
-            d.subject.as_deref().unwrap_or("(no subject)")
+            d.subject.unwrap_or("(no subject)")
         )?;
-        if explain(d) {
-            writeln!(out, "      {}", d.reason)?;
+        if let Some(detail) = d.detail {
+            writeln!(out, "      {detail}")?;
         }
     }
     Ok(())

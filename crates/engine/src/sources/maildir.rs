@@ -38,6 +38,10 @@ use std::fs::{self, DirEntry};
 use std::io;
 use std::path::{Path, PathBuf};
 
+mod destination;
+
+pub use destination::MaildirDestination;
+
 use super::eml::{absolute, count, io_reason, list_dir, make_unique, read_file, summarise};
 use crate::source::{
     Entry, Folder, FolderNotes, RawMessage, Role, Sink, Source, SourceDescription,
@@ -66,6 +70,17 @@ impl MaildirSource {
             dirs: HashMap::new(),
             notes: Vec::new(),
         })
+    }
+}
+
+impl MaildirSource {
+    /// The Maildir directory (holding `cur/` and `new/`) of a folder listed by
+    /// [`Source::folders`].
+    fn dir(&self, folder: &Folder) -> PathBuf {
+        self.dirs
+            .get(&folder.locator)
+            .cloned()
+            .unwrap_or_else(|| self.root.join(&folder.locator))
     }
 }
 
@@ -204,11 +219,7 @@ impl Source for MaildirSource {
     }
 
     fn read_folder(&mut self, folder: &Folder, sink: Sink<'_>) -> Result<FolderNotes> {
-        let dir = self
-            .dirs
-            .get(&folder.locator)
-            .cloned()
-            .unwrap_or_else(|| self.root.join(&folder.locator));
+        let dir = self.dir(folder);
         let mut notes = FolderNotes::default();
         let keywords = Keywords::load(&dir);
         let mut unnamed: Vec<char> = Vec::new();
@@ -539,6 +550,15 @@ impl Keywords {
     fn name(&self, letter: char) -> Option<&str> {
         let index = (letter as usize).checked_sub('a' as usize)?;
         self.names.get(index)?.as_deref()
+    }
+
+    /// The letter the file gives a keyword, if it names it.
+    fn letter(&self, keyword: &str) -> Option<char> {
+        let index = self
+            .names
+            .iter()
+            .position(|n| n.as_deref() == Some(keyword))?;
+        char::from_u32('a' as u32 + index as u32)
     }
 }
 
