@@ -16,6 +16,7 @@ use mailproof_engine::receipt::Receipt;
 use mailproof_engine::source::Entry;
 use mailproof_engine::sources;
 
+use crate::credentials::ServerArgs;
 use crate::display::{count, plural, size};
 use crate::progress::Bar;
 
@@ -45,21 +46,24 @@ pub struct RunArgs {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 impl RunArgs {
-    fn options(&self) -> Options {
-        Options {
+    fn options(&self) -> Result<Options> {
+        Ok(Options {
             threads: self.threads,
             folders: self.folders.clone(),
             overwrite: self.force,
             cancel: CancelToken::new(),
-        }
+            access: self.server.access()?,
+        })
     }
 }
 
-pub fn folders(spec: &str, json: bool) -> Result<Outcome> {
-    let mut source = sources::open_source(spec)?;
+pub fn folders(spec: &str, json: bool, server: &ServerArgs) -> Result<Outcome> {
+    let mut source = sources::open_source_with(spec, &server.access()?)?;
     let description = source.describe();
     let folders = source.folders()?;
     let mut rows = Vec::new();
@@ -135,18 +139,19 @@ pub fn folders(spec: &str, json: bool) -> Result<Outcome> {
 }
 
 pub fn receipt(spec: &str, out: &Path, args: &RunArgs) -> Result<Outcome> {
-    let mut source = sources::open_source(spec)?;
+    let opts = args.options()?;
+    let mut source = sources::open_source_with(spec, &opts.access)?;
     let bar = Bar::new("Reading");
-    let summary =
-        pipeline::take_receipt(source.as_mut(), out, &args.options(), &|e| bar.observe(e))?;
+    let summary = pipeline::take_receipt(source.as_mut(), out, &opts, &|e| bar.observe(e))?;
     drop(bar);
     report_run("Receipt", out, &summary, args.json)
 }
 
 pub fn export(spec: &str, out: &Path, compression: Compression, args: &RunArgs) -> Result<Outcome> {
-    let mut source = sources::open_source(spec)?;
+    let opts = args.options()?;
+    let mut source = sources::open_source_with(spec, &opts.access)?;
     let bar = Bar::new("Exporting");
-    let summary = pipeline::export(source.as_mut(), out, compression, &args.options(), &|e| {
+    let summary = pipeline::export(source.as_mut(), out, compression, &opts, &|e| {
         bar.observe(e)
     })?;
     drop(bar);
@@ -408,6 +413,8 @@ pub struct CheckArgs {
     /// Hashing threads when a mailbox is read (default: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 pub fn check(before: &str, after: &str, args: &CheckArgs) -> Result<Outcome> {
@@ -421,6 +428,7 @@ pub fn check(before: &str, after: &str, args: &CheckArgs) -> Result<Outcome> {
     }
     let opts = Options {
         threads: args.threads,
+        access: args.server.access()?,
         ..Options::default()
     };
     // A bar only for a side that reports progress (a mailbox being read), so that a receipt

@@ -1139,6 +1139,7 @@ fn emit(
         excluded,
         trashed: false,
         notes,
+        gmail: None,
     }))
 }
 
