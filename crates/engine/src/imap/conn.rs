@@ -230,14 +230,17 @@ impl Connector {
             let cert_problem = e
                 .get_ref()
                 .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
-            match verifier.seen() {
-                Some(seen) if cert_problem => {
+                .and_then(|r| match r {
+                    rustls::Error::InvalidCertificate(c) => Some(c.clone()),
+                    _ => None,
+                });
+            match (verifier.seen(), cert_problem) {
+                (Some(seen), Some(problem)) => {
                     let shown = format_fingerprint(&seen);
                     let why = if self.spec.pin.is_some() {
                         "it is not the certificate pinned with ?cert=".to_string()
                     } else {
-                        format!("it is not trusted by this system ({e})")
+                        certificate_problem(&problem)
                     };
                     Error::Connection(format!(
                         "{location}: the server's TLS certificate was refused: {why}. Its fingerprint is {shown}. If you know this is your server's own certificate (ask its administrator to compare the fingerprint), pin it: add ?cert={shown} to the spec, or pass --cert {shown}"
@@ -248,6 +251,25 @@ impl Connector {
                 )),
             }
         })
+    }
+}
+
+/// Why a certificate was refused, in words.
+fn certificate_problem(problem: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    match problem {
+        C::UnknownIssuer | C::Other(_) => {
+            "it is self-signed or issued by an authority this system does not trust".into()
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "it was issued for another host name".into()
+        }
+        C::Expired | C::ExpiredContext { .. } => "it has expired".into(),
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "it is not valid yet (check this computer's clock)".into()
+        }
+        C::Revoked => "it has been revoked".into(),
+        other => format!("it is not valid ({other:?})"),
     }
 }
 
