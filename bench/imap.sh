@@ -150,6 +150,10 @@ Sync Pull
 SyncState *
 RC
 
+GIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git status --porcelain 2>/dev/null | head -1)" ]; then GIT="$GIT-dirty"; fi
+export GIT
+
 # measure NAME SETUP CMD...: one warm-up, RUNS timed runs; prints and records the medians.
 measure() {
   local name=$1 setup=$2
@@ -190,7 +194,7 @@ rec = {"name": name, "cmd": " ".join(cmd), "runs": len(rows), "wall_median": rou
        "server_cpu_median": round(med("server_cpu"), 2), "peak_rss_mb": round(max(r["rss_mb"] for r in rows), 1),
        "messages": int(msgs), "exit_codes": sorted({r["rc"] for r in rows}),
        "corpus": {"generator": "mailgen", "messages": int(msgs)}, "source": "imap (local Dovecot, plain text)",
-       "nproc": os.cpu_count(), "loadavg_after": open("/proc/loadavg").read().split()[:3],
+       "git": os.environ.get("GIT", "unknown"), "nproc": os.cpu_count(), "loadavg_after": open("/proc/loadavg").read().split()[:3],
        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 open(results, "a").write(json.dumps(rec) + "\n")
 print("%-28s wall %6.2fs (min %.2f)  cpu %6.2fs  dovecot %5.2fs  peak %6.1f MB" % (

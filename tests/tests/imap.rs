@@ -561,3 +561,63 @@ fn appending_restores_bytes_flags_and_dates_into_new_utf7_folders() {
     assert_eq!(read[1].bytes, second);
     assert!(read[1].flags.is_empty());
 }
+
+#[test]
+fn a_message_the_server_cannot_read_is_recorded_with_its_words() {
+    if !dovecot::available() {
+        return;
+    }
+    let mut d = Dovecot::prepare(Setup::default());
+    let mut rng = Rng::new(11);
+    let mut good = Vec::new();
+    let mut broken = None;
+    for n in 0..6 {
+        let bytes = message(&mut rng, n, 400);
+        let path = d.deliver(&[], &bytes, "S");
+        if n == 2 {
+            // Sizes in the name, as Dovecot writes them, so listing does not open the file;
+            // then the file cannot be opened by the server at all.
+            let crlf_size = bytes.len();
+            let named = path.with_file_name(format!(
+                "{},S={crlf_size},W={crlf_size}:2,S",
+                path.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .split(':')
+                    .next()
+                    .unwrap()
+            ));
+            fs::rename(&path, &named).unwrap();
+            broken = Some(named);
+        } else {
+            good.push(identify(&bytes).digest);
+        }
+    }
+    d.start();
+    // The server's processes (never root) cannot open a file of mode 000.
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(broken.unwrap(), fs::Permissions::from_mode(0o000)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("r.receipt");
+    let r = run(&[
+        "receipt",
+        &d.imaps(),
+        "-o",
+        path.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(r.code, 1, "{r}");
+    let receipt = Receipt::load(&path).unwrap();
+    let mut got: Vec<_> = receipt
+        .messages
+        .iter()
+        .map(|m| m.identity.digest.clone())
+        .collect();
+    got.sort();
+    good.sort();
+    assert_eq!(got, good);
+    assert_eq!(receipt.unreadable.len(), 1, "{r}");
+    let reason = &receipt.unreadable[0].reason;
+    assert!(reason.contains("server"), "{reason}");
+    assert_eq!(receipt.folder_ends[0].found, 6);
+}

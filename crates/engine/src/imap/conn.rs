@@ -592,7 +592,7 @@ impl<'a> UidFetch<'a> {
                     ..
                 } => {
                     return Err(Lost(format!(
-                        "the server closed the connection ({})",
+                        "the server ended the session: {}",
                         information.as_deref().unwrap_or("BYE")
                     )));
                 }
@@ -609,5 +609,26 @@ fn words(code: Option<&imap_proto::ResponseCode<'_>>, text: Option<&str>) -> Str
         Some(imap_proto::ResponseCode::ReadOnly) => format!("[READ-ONLY] {text}"),
         Some(other) => format!("[{other:?}] {text}"),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sasl_payloads() {
+        let secret = Secret::new("tok");
+        let mut x = Sasl::xoauth2("ann@example.org", &secret);
+        assert_eq!(x.process(b""), b"user=ann@example.org\x01auth=Bearer tok\x01\x01");
+        // The error challenge after a refused token is answered empty, ending the exchange.
+        assert_eq!(x.process(b"{\"status\":\"401\"}"), b"");
+        let mut o = Sasl::oauthbearer("ann", "imap.example.org", 993, &secret);
+        assert_eq!(
+            o.process(b""),
+            b"n,a=ann,\x01host=imap.example.org\x01port=993\x01auth=Bearer tok\x01\x01"
+        );
+        let mut p = Sasl::plain("ann", &Secret::new("pw"));
+        assert_eq!(p.process(b""), b"\0ann\0pw");
     }
 }

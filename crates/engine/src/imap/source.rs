@@ -521,7 +521,8 @@ async fn fetch_batch(
                     tokio::time::sleep(pause.max(backoff(failures))).await;
                 } else if single {
                     if pending.remove(&first) {
-                        let _ = shared.tx.send(Delivery::Gone(first, Some(words)));
+                        let why = format!("the server refused to give this message: {words}");
+                        let _ = shared.tx.send(Delivery::Gone(first, Some(why)));
                     }
                 } else {
                     single = true;
@@ -534,7 +535,7 @@ async fn fetch_batch(
                     // on a damaged file): record it with the server's words and go on.
                     pending.remove(&first);
                     let why = format!(
-                        "the server closed the connection each time it was asked for this message ({})",
+                        "the server dropped the connection each time it was asked for this message ({})",
                         e.0
                     );
                     let _ = shared.tx.send(Delivery::Gone(first, Some(why)));
@@ -719,10 +720,7 @@ impl Order {
                     self.vanished.push(uid);
                     continue;
                 }
-                Delivery::Gone(_, Some(words)) => Entry::Unreadable {
-                    source_id,
-                    reason: format!("the server would not give this message: {words}"),
-                },
+                Delivery::Gone(_, Some(reason)) => Entry::Unreadable { source_id, reason },
                 Delivery::Failed(_) => unreachable!("never stored"),
             };
             if let ControlFlow::Break(()) = sink(entry) {
