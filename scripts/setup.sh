@@ -9,6 +9,9 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v curl >/dev/null || need_apt+=(curl ca-certificates)
 command -v unzip >/dev/null || need_apt+=(unzip)
 command -v zip >/dev/null || need_apt+=(zip)
+# The IMAP tests run a private Dovecot with a certificate made by openssl.
+command -v openssl >/dev/null || need_apt+=(openssl)
+[ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null || need_apt+=(dovecot-imapd)
 
 if ((${#need_apt[@]})); then
   sudo=""

@@ -412,6 +412,7 @@ fn write_receipt(
                 trashed: false,
                 notes: vec![],
                 entry: None,
+                gmail: None,
             };
             end.found += 1;
             end.read += 1;

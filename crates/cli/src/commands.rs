@@ -16,6 +16,7 @@ use mailproof_engine::restore::{self, Phase};
 use mailproof_engine::source::Entry;
 use mailproof_engine::sources;
 
+use crate::credentials::ServerArgs;
 use crate::display::{count, plural, size};
 use crate::progress::Bar;
 
@@ -45,16 +46,19 @@ pub struct RunArgs {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 impl RunArgs {
-    fn options(&self) -> Options {
-        Options {
+    fn options(&self) -> Result<Options> {
+        Ok(Options {
             threads: self.threads,
             folders: self.folders.clone(),
             overwrite: self.force,
             cancel: crate::interrupt().clone(),
-        }
+            access: self.server.access()?,
+        })
     }
 }
 
@@ -70,8 +74,8 @@ fn stopped(error: mailproof_engine::Error, out: &Path) -> anyhow::Error {
     }
 }
 
-pub fn folders(spec: &str, json: bool) -> Result<Outcome> {
-    let mut source = sources::open_source(spec)?;
+pub fn folders(spec: &str, json: bool, server: &ServerArgs) -> Result<Outcome> {
+    let mut source = sources::open_source_with(spec, &server.access()?)?;
     let description = source.describe();
     let folders = source.folders()?;
     let mut rows = Vec::new();
@@ -147,19 +151,20 @@ pub fn folders(spec: &str, json: bool) -> Result<Outcome> {
 }
 
 pub fn receipt(spec: &str, out: &Path, args: &RunArgs) -> Result<Outcome> {
-    let mut source = sources::open_source(spec)?;
+    let opts = args.options()?;
+    let mut source = sources::open_source_with(spec, &opts.access)?;
     let bar = Bar::new("Reading");
-    let summary =
-        pipeline::take_receipt(source.as_mut(), out, &args.options(), &|e| bar.observe(e))
-            .map_err(|e| stopped(e, out))?;
+    let summary = pipeline::take_receipt(source.as_mut(), out, &opts, &|e| bar.observe(e))
+        .map_err(|e| stopped(e, out))?;
     drop(bar);
     report_run("Receipt", out, &summary, args.json)
 }
 
 pub fn export(spec: &str, out: &Path, compression: Compression, args: &RunArgs) -> Result<Outcome> {
-    let mut source = sources::open_source(spec)?;
+    let opts = args.options()?;
+    let mut source = sources::open_source_with(spec, &opts.access)?;
     let bar = Bar::new("Exporting");
-    let summary = pipeline::export(source.as_mut(), out, compression, &args.options(), &|e| {
+    let summary = pipeline::export(source.as_mut(), out, compression, &opts, &|e| {
         bar.observe(e)
     })
     .map_err(|e| stopped(e, out))?;
@@ -422,6 +427,8 @@ pub struct CheckArgs {
     /// Hashing threads when a mailbox is read (default: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// The user's folder mapping from `--map` and `--map-file`.
@@ -441,6 +448,7 @@ pub fn check(before: &str, after: &str, args: &CheckArgs) -> Result<Outcome> {
     let opts = Options {
         threads: args.threads,
         cancel: crate::interrupt().clone(),
+        access: args.server.access()?,
         ..Options::default()
     };
     // A bar only for a side that reports progress (a mailbox being read), so that a receipt

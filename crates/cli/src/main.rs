@@ -5,6 +5,7 @@
 //! connection or I/O error.
 
 mod commands;
+mod credentials;
 mod display;
 mod progress;
 
@@ -28,7 +29,14 @@ Maildir, a folder of .eml files, Apple Mail .emlx files, or a Mailproof archive 
 kind is detected; force it with a prefix: mbox: mbox-tree: thunderbird: maildir: eml: emlx:
 archive: receipt:
 
-Exit codes: 0 all accounted for; 1 something is missing, unreadable or corrupt; 2 usage or I/O error.";
+Or an IMAP account: imaps://user@host[:port] (TLS), imap://user@host[:port] (STARTTLS), with
+?cert=SHA256:… to accept a self-signed certificate, ?auth=xoauth2 for an access token, and
+?tls=none for a server on this machine only. The password comes from MAILPROOF_PASSWORD (check:
+MAILPROOF_PASSWORD_BEFORE / _AFTER), --password-file, the keychain, or a prompt.
+  mailproof receipt imaps://ann@mail.example.org -o before.receipt
+
+Exit codes: 0 all accounted for; 1 something is missing, unreadable or corrupt; 2 usage,
+connection or I/O error.";
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +60,8 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        server: credentials::ServerArgs,
     },
     /// Take a receipt: every folder and message with its SHA-256, no message bodies.
     #[command(after_help = "Example:\n  mailproof receipt ~/Maildir -o before.receipt")]
@@ -171,7 +181,11 @@ fn main() -> ExitCode {
     });
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Folders { source, json } => commands::folders(&source, json),
+        Command::Folders {
+            source,
+            json,
+            server,
+        } => commands::folders(&source, json, &server),
         Command::Receipt {
             source,
             output,

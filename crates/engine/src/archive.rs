@@ -405,6 +405,7 @@ impl Source for ArchiveSource {
                     excluded: record.excluded.clone(),
                     trashed: record.trashed,
                     notes: record.notes.clone(),
+                    gmail: record.gmail.clone(),
                 }),
                 Err(reason) => Entry::Unreadable {
                     source_id: record.source_id.clone(),

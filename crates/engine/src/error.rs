@@ -29,6 +29,10 @@ pub enum Error {
     /// A usage problem: a bad spec, an unknown kind prefix, an output that already exists.
     #[error("{0}")]
     Usage(String),
+    /// A server could not be reached, refused the connection or the log-in, or dropped it:
+    /// what failed and what to try.
+    #[error("{0}")]
+    Connection(String),
     /// The user asked to stop.
     #[error("cancelled")]
     Cancelled,

@@ -11,6 +11,7 @@ pub mod code;
 pub mod destination;
 pub mod error;
 pub mod identity;
+pub mod imap;
 pub mod names;
 pub mod pipeline;
 pub mod progress;

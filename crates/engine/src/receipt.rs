@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::identity::Identity;
-use crate::source::{Role, SourceDescription};
+use crate::source::{Gmail, Role, SourceDescription};
 use crate::{Error, Result};
 
 /// Format name in the header line; detection looks for it.
@@ -111,6 +111,9 @@ pub struct MessageRecord {
     /// The zip entry holding the message, in an archive's receipt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry: Option<String>,
+    /// Gmail's message id and labels, for mail read from a Gmail server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gmail: Option<Gmail>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -215,6 +218,8 @@ struct MessageLine {
     notes: Vec<String>,
     #[serde(default)]
     entry: Option<String>,
+    #[serde(default)]
+    gmail: Option<Gmail>,
 }
 
 impl From<MessageLine> for MessageRecord {
@@ -242,6 +247,7 @@ impl From<MessageLine> for MessageRecord {
             trashed: m.trashed,
             notes: m.notes,
             entry: m.entry,
+            gmail: m.gmail,
         }
     }
 }
@@ -561,6 +567,7 @@ mod tests {
                 trashed: false,
                 notes: vec![],
                 entry: None,
+                gmail: None,
             })),
             Record::FolderEnd(FolderEnd {
                 folder: 0,

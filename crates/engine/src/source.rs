@@ -97,6 +97,18 @@ pub struct RawMessage {
     pub trashed: bool,
     /// Free-form notes about how the bytes were obtained (e.g. attachments reassembled).
     pub notes: Vec<String>,
+    /// Gmail's message id and labels, from a Gmail server (X-GM-EXT-1).
+    pub gmail: Option<Gmail>,
+}
+
+/// What Gmail says of a message: its id, the same in every folder (label) the message shows
+/// in, and its labels (system labels start with a backslash: `\\Inbox`, `\\Important`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gmail {
+    /// X-GM-MSGID, a 64-bit number kept as decimal text so JSON readers lose no digit.
+    pub msgid: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 /// What a source yields for each message it finds.

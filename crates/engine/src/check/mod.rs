@@ -26,6 +26,7 @@ pub use report::{
     ByMatch, Cause, CheckReport, Difference, FolderRow, Mapping, SCHEMA, Side, Status, Totals,
 };
 
+use crate::imap::{self, is_imap_spec};
 use crate::pipeline::{self, Options};
 use crate::progress::Observer;
 use crate::receipt::Receipt;
@@ -138,16 +139,26 @@ pub fn snapshots(
     observe_before: Observer<'_>,
     observe_after: Observer<'_>,
 ) -> Result<(Snapshot, Snapshot)> {
-    let stored = |spec| Ok::<_, Error>(matches!(kind_of(spec)?.0, Kind::Receipt | Kind::Archive));
+    let stored = |spec: &str| {
+        Ok::<_, Error>(
+            !is_imap_spec(spec) && matches!(kind_of(spec)?.0, Kind::Receipt | Kind::Archive),
+        )
+    };
+    let side = |side| {
+        let mut opts = opts.clone();
+        opts.access.side = Some(side);
+        opts
+    };
+    let (opts_before, opts_after) = (side(imap::Side::Before), side(imap::Side::After));
     if !stored(before)? && !stored(after)? {
         return Ok((
-            snapshot(before, opts, observe_before)?,
-            snapshot(after, opts, observe_after)?,
+            snapshot(before, &opts_before, observe_before)?,
+            snapshot(after, &opts_after, observe_after)?,
         ));
     }
     std::thread::scope(|scope| {
-        let b = scope.spawn(|| snapshot(before, opts, observe_before));
-        let a = snapshot(after, opts, observe_after);
+        let b = scope.spawn(|| snapshot(before, &opts_before, observe_before));
+        let a = snapshot(after, &opts_after, observe_after);
         let b = b.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         Ok((b?, a?))
     })
@@ -172,14 +183,19 @@ fn kind_of(spec: &str) -> Result<(Kind, PathBuf)> {
 /// The receipt of any spec: a receipt file or an archive's receipt is loaded; a mailbox is read
 /// into a receipt first (in a private temporary folder, removed afterwards), with progress.
 pub fn snapshot(spec: &str, opts: &Options, observe: Observer<'_>) -> Result<Snapshot> {
-    match kind_of(spec)? {
-        (Kind::Receipt, path) => {
+    let kind = if is_imap_spec(spec) {
+        None
+    } else {
+        Some(kind_of(spec)?)
+    };
+    match kind {
+        Some((Kind::Receipt, path)) => {
             return Ok(Snapshot {
                 catalog: Catalog::load(&path)?,
                 read_now: false,
             });
         }
-        (Kind::Archive, path) => {
+        Some((Kind::Archive, path)) => {
             return Ok(Snapshot {
                 catalog: Catalog::from_receipt(&pipeline::load_receipt(&path)?),
                 read_now: false,
@@ -187,7 +203,7 @@ pub fn snapshot(spec: &str, opts: &Options, observe: Observer<'_>) -> Result<Sna
         }
         _ => {}
     }
-    let mut source = sources::open_source(spec)?;
+    let mut source = sources::open_source_with(spec, &opts.access)?;
     read_snapshot(source.as_mut(), opts, observe)
 }
 

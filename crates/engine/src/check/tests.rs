@@ -125,6 +125,7 @@ fn receipt(folders: &[&'static str], messages: &[Msg]) -> Receipt {
             trashed: false,
             notes: vec![],
             entry: None,
+            gmail: None,
         })
         .collect();
     let mut folder_ends: Vec<FolderEnd> = (0..folders.len())

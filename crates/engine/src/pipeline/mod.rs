@@ -41,6 +41,8 @@ pub struct Options {
     /// Replace an existing output file.
     pub overwrite: bool,
     pub cancel: CancelToken,
+    /// Secrets and connections for IMAP accounts.
+    pub access: crate::imap::Access,
 }
 
 impl Options {
@@ -710,6 +712,7 @@ fn write_in_order(
                         trashed: raw.trashed,
                         notes: raw.notes,
                         entry,
+                        gmail: raw.gmail,
                     };
                     tally.message(&record);
                     write(&Record::Message(Box::new(record)), prepared)?;

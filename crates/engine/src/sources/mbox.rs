@@ -1135,6 +1135,7 @@ fn emit(
         excluded,
         trashed: false,
         notes,
+        gmail: None,
     }))
 }
 

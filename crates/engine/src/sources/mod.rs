@@ -2,6 +2,7 @@
 //!
 //! Each format lives in its own module behind [`Source`]. A spec is a path, optionally forced to
 //! a kind with a prefix such as `mbox:`; without one the kind is detected from what is on disk.
+//! `imap://` and `imaps://` specs open an account instead ([`crate::imap`]).
 
 pub mod eml;
 pub mod emlx;
@@ -13,6 +14,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::imap::{self, Access};
 use crate::source::Source;
 use crate::{Error, Result};
 
@@ -83,6 +85,14 @@ pub fn parse_spec(spec: &str) -> Result<(Option<Kind>, PathBuf)> {
 
 /// Opens a spec as a source or a receipt.
 pub fn open(spec: &str) -> Result<Input> {
+    open_with(spec, &Access::default())
+}
+
+/// Opens a spec as a source or a receipt; `access` answers for an IMAP account's secrets.
+pub fn open_with(spec: &str, access: &Access) -> Result<Input> {
+    if imap::is_imap_spec(spec) {
+        return Ok(Input::Source(Box::new(imap::open_source(spec, access)?)));
+    }
     let (forced, path) = parse_spec(spec)?;
     if !path.exists() {
         return Err(Error::NotAMailbox {
@@ -99,7 +109,12 @@ pub fn open(spec: &str) -> Result<Input> {
 
 /// Opens a spec that must have messages to read (not a bare receipt).
 pub fn open_source(spec: &str) -> Result<Box<dyn Source>> {
-    match open(spec)? {
+    open_source_with(spec, &Access::default())
+}
+
+/// [`open_source`] with access to IMAP accounts.
+pub fn open_source_with(spec: &str, access: &Access) -> Result<Box<dyn Source>> {
+    match open_with(spec, access)? {
         Input::Source(source) => Ok(source),
         Input::Receipt(path) => Err(Error::NotAMailbox {
             path,
