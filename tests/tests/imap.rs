@@ -621,3 +621,91 @@ fn a_message_the_server_cannot_read_is_recorded_with_its_words() {
     assert!(reason.contains("server"), "{reason}");
     assert_eq!(receipt.folder_ends[0].found, 6);
 }
+
+/// A migration onto the server with planted losses (dropped messages, a dropped copy of a
+/// duplicate, a lost folder), restored from the archive taken before: afterwards nothing is
+/// missing, what was already on the server is untouched, and a second restore appends nothing.
+#[test]
+fn restore_brings_a_lossy_migration_back_to_nothing_missing() {
+    use mailproof_tests::migrate::{self, Account, Expect, Options};
+    if !dovecot::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let migrated_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + 3600;
+    let sim = migrate::simulate(&Options::new(20_251_124, Account::Imap).migrated_at(migrated_at));
+    let missing = sim.count(Expect::Missing);
+    assert!(missing > 0, "the plan loses mail");
+
+    let before = dir.path().join("before");
+    sim.before.write_maildir(&before).unwrap();
+    let archive = dir.path().join("before.zip");
+    let export = run(&[
+        "export",
+        before.to_str().unwrap(),
+        "-o",
+        archive.to_str().unwrap(),
+    ]);
+    assert_eq!(export.code, 0, "{export}");
+
+    // AFTER lives on the server: Dovecot's own Maildir++ layout is what write_maildir writes.
+    // A folder name with a `.` (the plan's separator change) is a hierarchy on a Maildir++
+    // server, as it would be after a real migration to one.
+    let mut after = sim.after.clone();
+    for folder in &mut after.folders {
+        folder.path = folder
+            .path
+            .iter()
+            .flat_map(|s| s.split('.').map(str::to_string))
+            .collect();
+    }
+    let mut d = Dovecot::prepare(Setup::default());
+    after.write_maildir(&d.maildir()).unwrap();
+    d.start();
+    let on_server = d.snapshot();
+
+    let json = |run: &Mailproof| -> serde_json::Value {
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run}"))
+    };
+    let spec = d.imaps();
+    let dry = run(&[
+        "restore",
+        archive.to_str().unwrap(),
+        &spec,
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(dry.code, 1, "still missing after a dry run: {dry}");
+    assert_eq!(
+        json(&dry)["plan"]["messages"].as_array().unwrap().len(),
+        missing
+    );
+    assert_eq!(d.snapshot(), on_server, "a dry run changed the server");
+
+    let first = run(&["restore", archive.to_str().unwrap(), &spec, "--json"]);
+    assert_eq!(first.code, 0, "{first}");
+    let first = json(&first);
+    assert_eq!(first["restore"]["appended"].as_u64(), Some(missing as u64));
+    assert_eq!(
+        first["report"]["totals"]["missing"].as_u64(),
+        Some(0),
+        "{first}"
+    );
+
+    // Everything that was on the server is still there, byte for byte.
+    let now: BTreeMap<_, _> = d.snapshot().into_iter().collect();
+    for (path, bytes) in &on_server {
+        assert_eq!(now.get(path), Some(bytes), "{} changed", path.display());
+    }
+
+    let second = run(&["restore", archive.to_str().unwrap(), &spec, "--json"]);
+    assert_eq!(second.code, 0, "{second}");
+    assert_eq!(json(&second)["restore"]["appended"].as_u64(), Some(0));
+
+    let check = run(&["check", archive.to_str().unwrap(), &spec]);
+    assert_eq!(check.code, 0, "{check}");
+}

@@ -517,6 +517,8 @@ pub struct RestoreArgs {
     /// Hashing threads when the mailbox is read (default: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 pub fn restore(archive: &Path, dest: &str, args: &RestoreArgs) -> Result<Outcome> {
@@ -525,6 +527,8 @@ pub fn restore(archive: &Path, dest: &str, args: &RestoreArgs) -> Result<Outcome
         overrides: overrides(&args.map, args.map_file.as_deref())?,
         read: Options {
             threads: args.threads,
+            cancel: crate::interrupt().clone(),
+            access: args.server.access()?,
             ..Options::default()
         },
     };

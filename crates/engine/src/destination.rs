@@ -52,7 +52,7 @@ impl DestinationSpec {
     /// `maildir:`). A path must be a Maildir, an empty directory, or not exist yet (its parent
     /// must); other mailboxes cannot be appended to.
     pub fn parse(spec: &str) -> Result<DestinationSpec> {
-        if spec.starts_with("imap://") || spec.starts_with("imaps://") {
+        if crate::imap::is_imap_spec(spec) {
             return Ok(DestinationSpec::Imap(spec.to_string()));
         }
         let (forced, path) = sources::parse_spec(spec)?;
@@ -91,17 +91,14 @@ impl DestinationSpec {
     }
 }
 
-/// Opens the mailbox `spec` names for appending ([`DestinationSpec::parse`]). A Maildir path
-/// that does not exist yet, or an empty directory, becomes a new empty Maildir, so an archive
-/// can be restored into a fresh mailbox.
-pub fn open_destination(spec: &str) -> Result<Box<dyn Destination>> {
+/// Opens the mailbox `spec` names for appending ([`DestinationSpec::parse`]); `access`
+/// answers for an IMAP account's secrets. A Maildir path that does not exist yet, or an empty
+/// directory, becomes a new empty Maildir, so an archive can be restored into a fresh mailbox.
+pub fn open_destination(spec: &str, access: &crate::imap::Access) -> Result<Box<dyn Destination>> {
     match DestinationSpec::parse(spec)? {
         DestinationSpec::Maildir { path, .. } => Ok(Box::new(
             crate::sources::maildir::MaildirDestination::open(&path)?,
         )),
-        // The IMAP module opens IMAP destinations: its constructor goes here.
-        DestinationSpec::Imap(_) => Err(Error::Usage(
-            "IMAP destinations are opened by the IMAP module, which this build does not include: restore into a Maildir path".into(),
-        )),
+        DestinationSpec::Imap(account) => crate::imap::open_destination(&account, access),
     }
 }
