@@ -285,6 +285,7 @@ fn a_restore_killed_partway_appends_each_message_once_when_run_again() {
     // at most once: a half-written one is only ever in `tmp/`, which is not mail.
     let partly = maildir_messages(&dest);
     let left: usize = partly.values().map(Vec::len).sum();
+    eprintln!("{left} of {total} messages appended before the kill");
     assert!(
         left > 0 && left < total,
         "{left} of {total} appended before the kill"
