@@ -20,21 +20,75 @@ impl Mailproof {
 
     /// Runs `mailproof ARGS` with extra environment variables.
     pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(bin());
-        cmd.args(args);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("MAILPROOF_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.envs(env.iter().copied());
-        let out = cmd.output().expect("mailproof runs");
+        let out = command(args, env).output().expect("mailproof runs");
         Self {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
+
+    /// Runs `mailproof ARGS` and measures its peak resident memory, in bytes. The figure is
+    /// that one process's own (`wait4` on its pid), whatever else the tests run at the same
+    /// time.
+    #[cfg(unix)]
+    #[expect(
+        clippy::zombie_processes,
+        reason = "the child is reaped by wait4, which also reports its memory"
+    )]
+    pub fn run_measured(args: &[&str]) -> (Self, u64) {
+        use std::io::Read;
+        use std::process::Stdio;
+        let mut child = command(args, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("mailproof runs");
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                String::from_utf8_lossy(&bytes).into_owned()
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().unwrap()));
+        let stderr = drain(Box::new(child.stderr.take().unwrap()));
+        let pid = child.id() as libc::pid_t;
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is valid; wait4 fills it in for the child just reaped.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: waits for our own child, with valid pointers to locals.
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+        let code = if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -1
+        };
+        // ru_maxrss is in kilobytes, except on macOS.
+        let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
+        let peak = usage.ru_maxrss as u64 * unit;
+        let run = Self {
+            code,
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        };
+        (run, peak)
+    }
+}
+
+/// The command line for `mailproof ARGS`, without Mailproof's own variables from this
+/// environment, plus `env`.
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("MAILPROOF_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    cmd
 }
 
 impl fmt::Display for Mailproof {

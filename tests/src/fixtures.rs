@@ -106,7 +106,7 @@
 //!   non-empty line.
 //! - `mbox-missing-final-newline`: the last message's own last line has no line break and the
 //!   file ends right there.
-//! - `mbox-empty`: a file of 0 bytes (detection may refuse it; force it with `mbox:`).
+//! - `mbox-empty`: a file of 0 bytes (detected as an empty mbox).
 //! - `thunderbird-profile`: a "Local Folders" directory: mbox files `Inbox`, `Sent`,
 //!   `Archives`, `Archives.sbd/2019`, and an empty `Trash`, each with a (fake Mork) `.msf`
 //!   index, and `popstate.dat`; Thunderbird modern format as above (Inbox message 2 has a

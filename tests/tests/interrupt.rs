@@ -1,8 +1,10 @@
 //! Interruptions that really happen: a receipt or an export killed with SIGKILL early, halfway
 //! and at the very end, and stopped with Ctrl-C (SIGINT). Nothing ever carries the final name
 //! until it is whole; running the same command again continues from what was written (and
-//! says so), and the result is the same receipt an unbroken run writes.
+//! says so), and the result is the same receipt an unbroken run writes. A restore killed
+//! partway leaves only whole messages, and run again appends each missing one exactly once.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,6 +14,7 @@ use mailproof_engine::pipeline::load_receipt;
 use mailproof_engine::receipt::Receipt;
 use mailproof_tests::cli::{Mailproof, bin};
 use mailproof_tests::fixtures::bulky_maildir as mailbox;
+use sha2::{Digest, Sha256};
 
 /// A receipt's content, without the moment it was started.
 fn content(receipt: &Receipt) -> String {
@@ -215,4 +218,98 @@ fn force_starts_over_and_another_mailbox_is_refused() {
     assert_eq!(run.code, 0, "{run}");
     assert!(!run.stderr.contains("Continuing"), "{run}");
     assert_eq!(Mailproof::run(&["verify", out.to_str().unwrap()]).code, 0);
+}
+
+/// The messages of a Maildir that a reader counts (`cur/` and `new/` of every folder), by
+/// folder directory: the SHA-256 of each, sorted.
+fn maildir_messages(root: &Path) -> BTreeMap<PathBuf, Vec<String>> {
+    let mut found: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some(sub) = path
+                .parent()
+                .filter(|p| p.ends_with("cur") || p.ends_with("new"))
+            {
+                let folder = sub.parent().unwrap().strip_prefix(root).unwrap();
+                let digest = format!("{:x}", Sha256::digest(fs::read(&path).unwrap()));
+                found.entry(folder.to_path_buf()).or_default().push(digest);
+            }
+        }
+    }
+    for digests in found.values_mut() {
+        digests.sort();
+    }
+    found
+}
+
+#[test]
+fn a_restore_killed_partway_appends_each_message_once_when_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = mailbox(dir.path()).unwrap();
+    let expected = maildir_messages(&source);
+    let total: usize = expected.values().map(Vec::len).sum();
+    let archive = dir.path().join("archive.zip");
+    let zip = archive.to_str().unwrap();
+    let run = Mailproof::run(&["export", source.to_str().unwrap(), "-o", zip]);
+    assert_eq!(run.code, 0, "{run}");
+
+    // Into a new Maildir, so that every message is missing; killed once some are appended.
+    let dest = dir.path().join("Restored");
+    let mut child = Command::new(bin())
+        .args(["restore", zip, dest.to_str().unwrap(), "--threads", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let appended = |dest: &Path| maildir_messages(dest).values().map(Vec::len).sum::<usize>();
+    while appended(&dest) < total / 6 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("restore finished ({status}) before it was killed");
+        }
+        assert!(Instant::now() < deadline, "restore never appended anything");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), None, "killed by a signal");
+
+    // What the killed run left in `cur/` and `new/` is whole messages of the archive, each
+    // at most once: a half-written one is only ever in `tmp/`, which is not mail.
+    let partly = maildir_messages(&dest);
+    let left: usize = partly.values().map(Vec::len).sum();
+    eprintln!("{left} of {total} messages appended before the kill");
+    assert!(
+        left > 0 && left < total,
+        "{left} of {total} appended before the kill"
+    );
+    for (folder, digests) in &partly {
+        let mut unmatched = expected[folder].clone();
+        for digest in digests {
+            let at = unmatched.iter().position(|d| d == digest);
+            let at = at.unwrap_or_else(|| panic!("{folder:?}: {digest} is not a whole message"));
+            unmatched.remove(at);
+        }
+    }
+
+    // Running it again appends the rest, each message once, and nothing is missing.
+    let again = Mailproof::run(&["restore", zip, dest.to_str().unwrap()]);
+    assert_eq!(again.code, 0, "{again}");
+    assert_eq!(maildir_messages(&dest), expected);
+    let check = Mailproof::run(&["check", zip, dest.to_str().unwrap(), "--json", "-"]);
+    assert_eq!(check.code, 0, "{check}");
+    let report: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
+    assert_eq!(report["totals"]["missing"], 0, "{}", report["verdict"]);
+    assert_eq!(
+        report["totals"]["identical"], total,
+        "{}",
+        report["verdict"]
+    );
 }

@@ -239,7 +239,15 @@ fn report_run(what: &str, out: &Path, s: &Summary, json: bool) -> Result<Outcome
         );
     }
     println!();
-    if t.unreadable == 0 && t.folder_errors == 0 {
+    if t.found == 0 && t.folder_errors == 0 {
+        match t.folders {
+            0 => println!("The mailbox is empty: no folders, no messages."),
+            n => println!(
+                "The mailbox is empty: no messages in {}.",
+                plural(n, "folder", "folders")
+            ),
+        }
+    } else if t.unreadable == 0 && t.folder_errors == 0 {
         println!(
             "All {} in {} were read ({}).",
             plural(t.read, "message", "messages"),

@@ -328,7 +328,7 @@ fn read_receipt_from(zip: &mut ZipArchive<BufReader<File>>, path: &Path) -> Resu
     let entry = zip.by_name(RECEIPT_ENTRY).map_err(|_| Error::Format {
         path: path.to_path_buf(),
         position: RECEIPT_ENTRY.into(),
-        what: "this zip holds no Mailproof receipt".into(),
+        what: "a zip file, but not a Mailproof archive: it holds no receipt".into(),
     })?;
     let label = path.join(RECEIPT_ENTRY);
     Receipt::read(ReceiptReader::new(entry, &label))

@@ -239,13 +239,19 @@ enum Item {
     Abort(Error),
 }
 
+/// What an item holds besides the message bytes, counted against the budget: its identity
+/// (four hex digests, names), record, prepared zip entry and queue slots come to about 1.5 KB.
+/// Counting less let a mailbox of small messages keep several times the budget in flight.
+const ITEM_OVERHEAD: u64 = 2 << 10;
+
 impl Item {
     /// What this item counts against the in-flight budget.
     fn cost(&self) -> u64 {
-        256 + match self {
-            Item::Message { raw, .. } => raw.bytes.len() as u64,
-            _ => 0,
-        }
+        ITEM_OVERHEAD
+            + match self {
+                Item::Message { raw, .. } => raw.bytes.len() as u64,
+                _ => 0,
+            }
     }
 }
 
@@ -410,7 +416,7 @@ fn run(
         for _ in 0..workers {
             let jobs = job_rx.clone();
             let done = done_tx.clone();
-            scope.spawn(move || hash_worker(jobs, done, compression));
+            scope.spawn(move || hash_worker(jobs, done, compression, identity::identify));
         }
         drop(done_tx);
         drop(job_rx);
@@ -591,11 +597,22 @@ fn read_all(
     }
 }
 
+/// How a worker computes a message's identity: [`identity::identify`], or in tests one that
+/// fails on purpose.
+type Identify = fn(&[u8]) -> Identity;
+
 /// A worker: hashes messages (and prepares zip entries); passes everything else through.
-fn hash_worker(jobs: Receiver<Job>, done: Sender<Job>, compression: Option<Compression>) {
+fn hash_worker(
+    jobs: Receiver<Job>,
+    done: Sender<Job>,
+    compression: Option<Compression>,
+    identify: Identify,
+) {
     for (seq, cost, item) in jobs {
         let item = match item {
-            Item::Message { folder, raw, entry } => hash_one(folder, raw, entry, compression),
+            Item::Message { folder, raw, entry } => {
+                hash_one(folder, raw, entry, compression, identify)
+            }
             other => other,
         };
         if done.send((seq, cost, item)).is_err() {
@@ -609,10 +626,13 @@ fn hash_one(
     mut raw: RawMessage,
     entry: Option<String>,
     compression: Option<Compression>,
+    identify: Identify,
 ) -> Item {
     let size = raw.bytes.len() as u64;
+    // A panic is caught here, per message, so that it costs that message (recorded as
+    // unreadable, with the panic's text) and neither the worker nor the run.
     let work = catch_unwind(AssertUnwindSafe(|| {
-        let identity = identity::identify(&raw.bytes);
+        let identity = identify(&raw.bytes);
         let prepared = match (entry, compression) {
             (Some(name), Some(c)) => Some(c.prepare(name, std::mem::take(&mut raw.bytes))),
             _ => None,
@@ -769,5 +789,86 @@ pub fn load_receipt(path: &Path) -> Result<Receipt> {
     match crate::sources::detect(path)? {
         crate::sources::Kind::Archive => crate::archive::read_receipt(path),
         _ => Receipt::load(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Identifies like the real thing, but panics on a message that starts with `boom`.
+    fn fragile(bytes: &[u8]) -> Identity {
+        assert!(!bytes.starts_with(b"boom"), "boom at the worker");
+        identity::identify(bytes)
+    }
+
+    fn message(id: &str, bytes: &[u8]) -> Item {
+        Item::Message {
+            folder: 0,
+            raw: RawMessage {
+                source_id: id.into(),
+                bytes: bytes.to_vec(),
+                ..RawMessage::default()
+            },
+            entry: None,
+        }
+    }
+
+    #[test]
+    fn a_panic_in_a_worker_makes_that_message_unreadable_and_the_run_goes_on() {
+        let folder = Folder {
+            path: vec!["INBOX".into()],
+            role: None,
+            claimed: Some(3),
+            bytes_hint: None,
+            locator: String::new(),
+        };
+        let items = [
+            Item::FolderStart(0, folder),
+            message("1", b"Subject: one\n\nfirst\n"),
+            message("2", b"boom\n"),
+            message("3", b"Subject: three\n\nthird\n"),
+            Item::FolderEnd(0, Ok(FolderNotes::default())),
+        ];
+        let (job_tx, job_rx) = unbounded::<Job>();
+        let (done_tx, done_rx) = unbounded::<Job>();
+        for (seq, item) in (1..).zip(items) {
+            job_tx.send((seq, item.cost(), item)).unwrap();
+        }
+        drop(job_tx);
+        // One worker takes every message in turn: it must survive the panic to hash the third.
+        hash_worker(job_rx, done_tx, None, fragile);
+
+        let mut records = Vec::new();
+        let mut write = |record: &Record, _: Option<EntryData>| {
+            records.push(record.clone());
+            Ok(())
+        };
+        let budget = Budget::new(BUDGET);
+        let tally =
+            write_in_order(&done_rx, Tally::default(), &budget, &|_| {}, &mut write).unwrap();
+
+        let end = &tally.ends[0].1;
+        assert_eq!((end.read, end.unreadable), (2, 1));
+        let [(folder, unreadable)] = tally.unreadable.as_slice() else {
+            panic!("{:?}", tally.unreadable);
+        };
+        assert_eq!(
+            (folder.as_str(), unreadable.source_id.as_str()),
+            ("INBOX", "2")
+        );
+        assert_eq!(
+            unreadable.reason,
+            "internal error while hashing (boom at the worker)"
+        );
+        let ids: Vec<&str> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Message(m) => Some(m.source_id.as_str()),
+                Record::Unreadable(u) => Some(u.source_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["1", "2", "3"], "every message in source order");
     }
 }

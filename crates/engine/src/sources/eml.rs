@@ -29,7 +29,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::source::{
-    Entry, Folder, FolderNotes, RawMessage, Role, Sink, Source, SourceDescription,
+    Entry, Folder, FolderNotes, MAX_MESSAGE, RawMessage, Role, Sink, Source, SourceDescription,
 };
 use crate::{Error, Result};
 
@@ -370,8 +370,13 @@ fn read_other(path: &Path, source_id: String) -> Option<Entry> {
     if !starts_like_message(&bytes) {
         return None;
     }
-    if let Err(e) = file.read_to_end(&mut bytes) {
+    let rest = (MAX_MESSAGE + 1 - bytes.len()) as u64;
+    if let Err(e) = file.by_ref().take(rest).read_to_end(&mut bytes) {
         return unreadable(io_reason(&e));
+    }
+    if bytes.len() > MAX_MESSAGE {
+        let size = file.metadata().map_or(bytes.len() as u64, |m| m.len());
+        return unreadable(too_large(size));
     }
     Some(Entry::Message(message(source_id, bytes)))
 }
@@ -522,7 +527,10 @@ pub(crate) fn list_dir(dir: &Path) -> io::Result<Vec<DirEntry>> {
 /// Reads a whole file, opened read-only; the error is a reason for [`Entry::Unreadable`].
 ///
 /// Reading a mail store is mostly open, read, close: this does exactly that (the read that
-/// returns 0 included), without the stat and seek `read_to_end` spends on a size hint.
+/// returns 0 included), without the stat and seek `read_to_end` spends on a size hint. Only a
+/// file that fills the first buffer is measured, so that the buffer grows once to its size
+/// (doubling would touch up to twice the message) and a file over [`MAX_MESSAGE`] is refused
+/// before it is read.
 pub(crate) fn read_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
     const FIRST: usize = 16 * 1024;
     let mut file = File::open(path).map_err(|e| io_reason(&e))?;
@@ -530,7 +538,18 @@ pub(crate) fn read_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
     let mut len = 0;
     loop {
         if len == bytes.len() {
-            bytes.resize(len * 2, 0);
+            let size = file.metadata().map_or(0, |m| m.len());
+            if size > MAX_MESSAGE as u64 || len > MAX_MESSAGE {
+                return Err(too_large(size.max(len as u64)));
+            }
+            // One byte more than the file holds, so that the end is seen without growing
+            // again; a file that grows while it is read doubles from there.
+            let room = if size >= len as u64 {
+                size as usize + 1
+            } else {
+                len * 2
+            };
+            bytes.resize(room.min(MAX_MESSAGE + 1), 0);
         }
         match file.read(&mut bytes[len..]) {
             Ok(0) => break,
@@ -544,6 +563,11 @@ pub(crate) fn read_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
         bytes.shrink_to_fit();
     }
     Ok(bytes)
+}
+
+/// The reason for a message file no reader holds in memory.
+fn too_large(size: u64) -> String {
+    format!("message file of {size} bytes is larger than the {MAX_MESSAGE} byte limit; not read")
 }
 
 /// An I/O error as a short reason a person can act on.
@@ -901,6 +925,14 @@ mod tests {
             fs::write(&path, &bytes).unwrap();
             assert_eq!(read_file(&path).unwrap(), bytes);
         }
+        // A file over the limit is refused from its size, without being read (sparse here).
+        let huge = tmp.path().join("huge");
+        File::create(&huge)
+            .unwrap()
+            .set_len(MAX_MESSAGE as u64 + 1)
+            .unwrap();
+        let refused = read_file(&huge).unwrap_err();
+        assert!(refused.contains("larger than the"), "{refused}");
         assert_eq!(
             read_file(&tmp.path().join("missing")).unwrap_err(),
             "the file disappeared while reading (moved or deleted)"

@@ -200,8 +200,13 @@ pub fn detect(path: &Path) -> Result<Kind> {
             "an OLE compound file (an Outlook .msg or an old Office document), not a mailbox; save Outlook messages as .eml to check them".into(),
         ));
     }
-    if head.is_empty() {
-        return Err(not("an empty file: no mailbox here".into()));
+    let eml_name = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("eml"));
+    // mbox is the one format in which an empty file is a whole mailbox: a spool or a folder
+    // whose messages were all deleted. An empty `.eml` is a message file that lost its message.
+    if head.is_empty() && !eml_name {
+        return Ok(Kind::Mbox);
     }
     if emlx::looks_like_emlx(path, &head) {
         return Ok(Kind::Emlx);
@@ -209,17 +214,40 @@ pub fn detect(path: &Path) -> Result<Kind> {
     if head.starts_with(b"From ") {
         return Ok(Kind::Mbox);
     }
-    let eml_name = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("eml"));
     if eml_name || eml::starts_like_message(&head) {
         return Ok(Kind::Eml);
     }
     Err(not(format!(
-        "not a mailbox: {} bytes starting with {:?}; expected an mbox file, an e-mail message, a Maildir, a Mailproof archive or receipt",
+        "not a mailbox: {} ({} bytes); expected an mbox file, an e-mail message, a Maildir, a Mailproof archive or receipt",
+        looks_like(&head),
         meta.len(),
-        String::from_utf8_lossy(&head[..head.len().min(24)])
     )))
+}
+
+/// What a file that is not mail looks like, from its first bytes: a few common kinds by their
+/// signature, else binary data (more than 1% control characters) or text (quoted, cut short).
+fn looks_like(head: &[u8]) -> String {
+    const SIGNATURES: [(&[u8], &str); 7] = [
+        (b"%PDF-", "a PDF document"),
+        (b"\x1F\x8B", "a gzip-compressed file (unpack it first)"),
+        (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive (unpack it first)"),
+        (b"Rar!\x1A\x07", "a RAR archive (unpack it first)"),
+        (b"\xFD7zXZ\x00", "an xz-compressed file (unpack it first)"),
+        (b"\x89PNG", "a PNG image"),
+        (b"\xFF\xD8\xFF", "a JPEG image"),
+    ];
+    if let Some((_, what)) = SIGNATURES.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return what.to_string();
+    }
+    let controls = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !b"\t\n\r\x0C".contains(&b))
+        .count();
+    if controls * 100 > head.len() {
+        return "binary data, not text".into();
+    }
+    let start: String = String::from_utf8_lossy(head).chars().take(24).collect();
+    format!("text starting with {start:?}, not a message")
 }
 
 fn detect_dir(path: &Path) -> Result<Kind> {
@@ -232,7 +260,9 @@ fn detect_dir(path: &Path) -> Result<Kind> {
         Ok(Kind::Emlx)
     } else if seen.mbox > 0 || seen.thunderbird {
         Ok(Kind::MboxTree)
-    } else if seen.messages > 0 {
+    } else if seen.messages > 0 || seen.files == 0 {
+        // A folder with no files at all is an empty mailbox (read as a tree of .eml files
+        // holding none), not an error; one with files that are not mail is not a mailbox.
         Ok(Kind::Eml)
     } else {
         Err(Error::NotAMailbox {
@@ -321,6 +351,48 @@ mod tests {
         assert_eq!(parse_spec("C:\\mail").unwrap(), (None, "C:\\mail".into()));
         let err = parse_spec("pst:x").unwrap_err().to_string();
         assert!(err.contains("unknown mailbox kind `pst:`"), "{err}");
+    }
+
+    #[test]
+    fn empty_mailboxes_and_files_that_are_not_mail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        fs::write(path("Inbox"), b"").unwrap();
+        assert_eq!(detect(&path("Inbox")).unwrap(), Kind::Mbox);
+        fs::write(path("lost.eml"), b"").unwrap();
+        assert_eq!(detect(&path("lost.eml")).unwrap(), Kind::Eml);
+        fs::create_dir_all(path("empty/sub")).unwrap();
+        assert_eq!(detect(&path("empty")).unwrap(), Kind::Eml);
+
+        let refused = |name: &str, bytes: &[u8]| {
+            fs::write(path(name), bytes).unwrap();
+            detect(&path(name)).unwrap_err().to_string()
+        };
+        let pdf = refused("a.pdf", b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n");
+        assert!(
+            pdf.contains("a.pdf: not a mailbox: a PDF document (15 bytes)"),
+            "{pdf}"
+        );
+        let random: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let binary = refused("data.bin", &random);
+        assert!(
+            binary.contains("data.bin: not a mailbox: binary data, not text"),
+            "{binary}"
+        );
+        let text = refused("notes.txt", "Liste des courses\n".as_bytes());
+        assert!(
+            text.contains("text starting with \"Liste des courses\\n\""),
+            "{text}"
+        );
+        fs::create_dir(path("docs")).unwrap();
+        fs::write(path("docs/a.txt"), b"x").unwrap();
+        let folder = detect(&path("docs")).unwrap_err().to_string();
+        assert!(
+            folder.contains("a folder with 1 files, none of which looks like mail"),
+            "{folder}"
+        );
     }
 
     #[test]
