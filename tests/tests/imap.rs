@@ -2,6 +2,7 @@
 //! `mailproof` command reads over IMAP must be what the same mail gives from Dovecot's own
 //! files, nothing on the server may change, and connection, certificate and password problems
 //! must be refused plainly with exit code 2. Skipped (loudly) without dovecot unless CI is set.
+#![cfg(unix)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

@@ -620,7 +620,10 @@ mod tests {
     fn sasl_payloads() {
         let secret = Secret::new("tok");
         let mut x = Sasl::xoauth2("ann@example.org", &secret);
-        assert_eq!(x.process(b""), b"user=ann@example.org\x01auth=Bearer tok\x01\x01");
+        assert_eq!(
+            x.process(b""),
+            b"user=ann@example.org\x01auth=Bearer tok\x01\x01"
+        );
         // The error challenge after a refused token is answered empty, ending the exchange.
         assert_eq!(x.process(b"{\"status\":\"401\"}"), b"");
         let mut o = Sasl::oauthbearer("ann", "imap.example.org", 993, &secret);
