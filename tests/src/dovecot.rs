@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 /// The test account's user name and password.
 pub const USER: &str = "ann";
 pub const PASSWORD: &str = "Tr0ub4dor&3-correct-horse";
+/// The one OAuth access token the server accepts (with [`Setup::oauth`]).
+pub const TOKEN: &str = "ya29.test-access-token";
 
 /// The dovecot binary, if installed.
 fn binary() -> Option<PathBuf> {
@@ -55,11 +57,17 @@ pub fn available() -> bool {
 pub struct Setup {
     /// TLS on: STARTTLS offered on the imap port and an imaps port. Off: plain text only.
     pub tls: bool,
+    /// XOAUTH2 and OAUTHBEARER accepted for [`TOKEN`], checked by Dovecot's oauth2 passdb
+    /// against a token introspection endpoint run by the test.
+    pub oauth: bool,
 }
 
 impl Default for Setup {
     fn default() -> Self {
-        Self { tls: true }
+        Self {
+            tls: true,
+            oauth: false,
+        }
     }
 }
 
@@ -248,6 +256,24 @@ impl Dovecot {
         } else {
             String::new()
         };
+        let (mechanisms, oauth_passdb) = if self.setup.oauth {
+            let port = introspection_endpoint();
+            fs::write(
+                root.join("oauth2.conf.ext"),
+                format!(
+                    "introspection_url = http://127.0.0.1:{port}/introspect\nintrospection_mode = post\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n"
+                ),
+            )
+            .unwrap();
+            (
+                "plain login xoauth2 oauthbearer",
+                format!(
+                    "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {r}/oauth2.conf.ext\n}}\n"
+                ),
+            )
+        } else {
+            ("plain login", String::new())
+        };
         let conf = format!(
             r#"base_dir = {r}/run
 state_dir = {r}/state
@@ -256,13 +282,13 @@ log_path = {r}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
 {tls}disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 default_internal_user = {internal_user}
 default_internal_group = {internal_group}
 default_login_user = {login_user}
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
-passdb {{
+{oauth_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {r}/users
 }}
@@ -390,6 +416,64 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) {
     if path.is_dir() {
         for entry in fs::read_dir(path).unwrap().flatten() {
             chown_tree(&entry.path(), uid, gid);
+        }
+    }
+}
+
+/// A token introspection endpoint (RFC 7662) that calls [`TOKEN`] active for [`USER`] and any
+/// other token inactive. Returns its port.
+fn introspection_endpoint() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            std::thread::spawn(move || answer_introspection(conn));
+        }
+    });
+    port
+}
+
+fn answer_introspection(mut conn: TcpStream) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        // One request: headers, then Content-Length bytes of form data.
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match conn.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            match conn.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
+        buf.drain(..head_end + length);
+        let active = body.split('&').any(|kv| kv == format!("token={TOKEN}"));
+        let json = if active {
+            format!("{{\"active\":true,\"username\":\"{USER}\"}}")
+        } else {
+            "{\"active\":false}".to_string()
+        };
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+            json.len()
+        );
+        if conn.write_all(response.as_bytes()).is_err() {
+            return;
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `mailproof` command reads over IMAP must be what the same mail gives from Dovecot's own
 //! files, nothing on the server may change, and connection, certificate and password problems
 //! must be refused plainly with exit code 2. Skipped (loudly) without dovecot unless CI is set.
+#![cfg(unix)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -15,7 +16,7 @@ use mailproof_engine::imap::{self, Access, CredentialRequest, Credentials, Secre
 use mailproof_engine::receipt::Receipt;
 use mailproof_engine::source::Entry;
 use mailproof_tests::cli::Mailproof;
-use mailproof_tests::dovecot::{self, CuttingProxy, Dovecot, PASSWORD, Setup, USER};
+use mailproof_tests::dovecot::{self, CuttingProxy, Dovecot, PASSWORD, Setup, TOKEN, USER};
 use mailproof_tests::rng::Rng;
 use mailproof_tests::synth::{self, Spec};
 
@@ -374,7 +375,10 @@ fn starttls_is_required_and_plain_text_is_for_loopback_only() {
     if !dovecot::available() {
         return;
     }
-    let mut plain = Dovecot::prepare(Setup { tls: false });
+    let mut plain = Dovecot::prepare(Setup {
+        tls: false,
+        ..Setup::default()
+    });
     let mut rng = Rng::new(3);
     plain.deliver(&[], &message(&mut rng, 1, 200), "S");
     plain.start();
@@ -620,6 +624,52 @@ fn a_message_the_server_cannot_read_is_recorded_with_its_words() {
     let reason = &receipt.unreadable[0].reason;
     assert!(reason.contains("server"), "{reason}");
     assert_eq!(receipt.folder_ends[0].found, 6);
+}
+
+#[test]
+fn bearer_tokens_log_in_with_xoauth2_and_oauthbearer() {
+    if !dovecot::available() {
+        return;
+    }
+    let mut d = Dovecot::prepare(Setup {
+        oauth: true,
+        ..Setup::default()
+    });
+    d.deliver(&[], &message(&mut Rng::new(12), 1, 200), "");
+    d.start();
+    let out = tempfile::tempdir().unwrap();
+    let token_file = out.path().join("token");
+    fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    for mechanism in ["xoauth2", "oauthbearer"] {
+        let spec = format!("{}&auth={mechanism}", d.imaps());
+        let ok = Mailproof::run_with_env(&["folders", &spec], &[("MAILPROOF_TOKEN", TOKEN)]);
+        assert_eq!(ok.code, 0, "{mechanism}: {ok}");
+        assert!(ok.stdout.contains("1 message in 1 folder"), "{ok}");
+        let from_file = Mailproof::run(&[
+            "folders",
+            &spec,
+            "--token-file",
+            token_file.to_str().unwrap(),
+        ]);
+        assert_eq!(from_file.code, 0, "{mechanism}: {from_file}");
+        // A refused token: the server's error challenge is answered and the log-in ends with
+        // a plain error instead of hanging.
+        let expired = "ya29.expired";
+        let refused = Mailproof::run_with_env(&["folders", &spec], &[("MAILPROOF_TOKEN", expired)]);
+        assert_eq!(refused.code, 2, "{mechanism}: {refused}");
+        assert!(refused.stderr.contains("access token"), "{refused}");
+        for r in [&ok, &from_file, &refused] {
+            assert!(
+                !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
+                "{r}"
+            );
+            assert!(!r.stderr.contains(expired), "{r}");
+        }
+    }
+    // Without a token there is no prompt: a plain refusal.
+    let none = Mailproof::run(&["folders", &format!("{}&auth=xoauth2", d.imaps())]);
+    assert_eq!(none.code, 2, "{none}");
+    assert!(none.stderr.contains("MAILPROOF_TOKEN"), "{none}");
 }
 
 /// A migration onto the server with planted losses (dropped messages, a dropped copy of a

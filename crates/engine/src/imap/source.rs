@@ -150,11 +150,17 @@ impl Source for ImapSource {
             Ok::<_, Error>(())
         })?;
         let mut folders = Vec::with_capacity(listed.len());
+        let mut refused = Vec::new();
         for (wire, delimiter, role) in listed {
-            let status = self
-                .rt
-                .block_on(session.status(&wire, "(MESSAGES)"))
-                .map_err(|e| fail(&format!("STATUS of {wire}"), e))?;
+            // A folder whose count the server will not give is still listed and read.
+            let claimed = match self.rt.block_on(session.status(&wire, "(MESSAGES)")) {
+                Ok(status) => Some(u64::from(status.exists)),
+                Err(e @ (async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_))) => {
+                    refused.push(format!("{wire}: {}", server_words(&e)));
+                    None
+                }
+                Err(e) => return Err(fail(&format!("STATUS of {wire}"), e)),
+            };
             let segments: Vec<&str> = match delimiter.as_deref() {
                 Some(d) if !d.is_empty() => wire.split(d).collect(),
                 _ => vec![wire.as_str()],
@@ -166,7 +172,7 @@ impl Source for ImapSource {
             folders.push(Folder {
                 path,
                 role,
-                claimed: Some(u64::from(status.exists)),
+                claimed,
                 bytes_hint: None,
                 locator: wire,
             });
@@ -176,6 +182,12 @@ impl Source for ImapSource {
         });
         self.idle.push(session);
         self.notes.clear();
+        if !refused.is_empty() {
+            self.notes.push(format!(
+                "the server gave no message count (STATUS) for: {}",
+                refused.join("; ")
+            ));
+        }
         if self.has("X-GM-EXT-1") {
             let unique: u64 = folders
                 .iter()
