@@ -100,16 +100,25 @@ fn resume_after_kills(command: &str, file: &str) {
     let expected = content(&load_receipt(&reference).unwrap());
     let full = fs::metadata(&reference).unwrap().len();
 
+    let mut killed = 0;
     for (point, at) in [
         ("early", 1),
         ("halfway", full / 2),
-        ("at the end", full * 99 / 100),
+        ("at the end", full * 97 / 100),
     ] {
         let out = dir
             .path()
             .join(format!("{}-{file}", point.replace(' ', "-")));
-        let (code, _) = interrupt(command, &source, &out, at, "-KILL");
-        assert_eq!(code, -1, "{point}: killed by a signal");
+        let (code, stderr) = interrupt(command, &source, &out, at, "-KILL");
+        if code == 0 {
+            // Near the end the run may finish between the size check and the signal: then it
+            // must simply be whole.
+            assert!(at > full / 2, "{point}: finished before being killed: {stderr}");
+            assert_eq!(content(&load_receipt(&out).unwrap()), expected, "{point}");
+            continue;
+        }
+        killed += 1;
+        assert_eq!(code, -1, "{point}: killed by a signal: {stderr}");
         assert!(
             !out.exists(),
             "{point}: an unfinished output carries the final name"
@@ -138,6 +147,7 @@ fn resume_after_kills(command: &str, file: &str) {
             assert_eq!(verify.code, 0, "{point}: {verify}");
         }
     }
+    assert!(killed >= 2, "only {killed} runs were really killed");
     // Nothing unfinished is left behind.
     assert!(
         outputs(dir.path()).iter().all(|n| !n.contains(".partial")),
