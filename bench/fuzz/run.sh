@@ -8,9 +8,10 @@
 #
 # Needs cargo-fuzz (installed here when missing). Builds with `--sanitizer none`, which works
 # on the stable toolchain; Rust code is memory-safe, the targets look for panics, failed
-# assertions, hangs and runaway memory. Seeds come from the shared corpus (files under 64 KiB)
-# and from the inputs that once broke a target (`bench/fuzz/regressions/<target>/`, replayed by
-# `cargo test --test fuzz_regressions` on every run of the test suite). Working corpora and
+# assertions, hangs and runaway memory. Seeds come from the shared corpus (files under 64 KiB),
+# a sample of earlier runs' corpora (`bench/fuzz/seeds/<target>/`) and the inputs that once
+# broke a target (`bench/fuzz/regressions/<target>/`); the test suite replays both
+# (`cargo test --test fuzz_regressions`). Working corpora and
 # logs go to $DATA (default /tmp/mailproof-fuzz), never into the repository. A new crashing
 # input is copied into regressions/ and the script exits 1.
 set -uo pipefail
@@ -39,7 +40,9 @@ seeds() {
   if [ -d "$CORPUS" ]; then
     find "$CORPUS" -type f -size -64k \( "${patterns[@]}" \) -exec cp -t "$out" {} + 2>/dev/null
   fi
-  if [ -d "$here/regressions/$target" ]; then cp -t "$out" "$here/regressions/$target"/* 2>/dev/null; fi
+  for saved in regressions seeds; do
+    if [ -d "$here/$saved/$target" ]; then cp -t "$out" "$here/$saved/$target"/* 2>/dev/null; fi
+  done
   # Receipts and archives are best seeded with real ones from a tiny export.
   if [[ $target == receipt || $target == archive ]] && [ -d "$CORPUS/maildir-notmuch" ]; then
     local mp="$root/target/release/mailproof"
@@ -71,9 +74,9 @@ run_one() {
   local runs
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/log" | grep -o '[0-9]*$' | tail -1)
   local crashes=0
-  mkdir -p "$here/regressions/$target"
   for f in "$work"/artifacts/*; do
     [ -e "$f" ] || continue
+    mkdir -p "$here/regressions/$target"
     cp "$f" "$here/regressions/$target/"
     crashes=$((crashes + 1))
   done
