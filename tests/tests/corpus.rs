@@ -116,8 +116,7 @@ enum Outcome {
 #[test]
 fn every_corpus_file_is_accounted_for() {
     let Some(corpus) = corpus() else { return };
-    let mut files = Vec::new();
-    walk(&corpus, &mut files);
+    let files = mailproof_tests::tree::files(&corpus);
     assert!(
         files.len() > 850,
         "the corpus looks incomplete: {}",
@@ -180,19 +179,4 @@ fn every_corpus_file_is_accounted_for() {
         files.len() - mail
     );
     assert!(messages > 2100, "{messages}");
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
 }

@@ -11,32 +11,9 @@ use std::process::Command;
 
 use mailproof_tests::cli::bin;
 use mailproof_tests::fixtures::bulky_maildir;
-use sha2::{Digest, Sha256};
+use mailproof_tests::tree::tree;
 
 const LIMIT: u64 = 5 << 20;
-
-/// Every file of a tree with its bytes' digest and modification time.
-fn state(dir: &Path) -> Vec<(PathBuf, String, std::time::SystemTime)> {
-    let mut all = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let digest = format!("{:x}", Sha256::digest(fs::read(&p).unwrap()));
-                all.push((
-                    p.clone(),
-                    digest,
-                    fs::metadata(&p).unwrap().modified().unwrap(),
-                ));
-            }
-        }
-    }
-    all.sort();
-    all
-}
 
 /// A small disk, unmounted when dropped; `None` when mounting is not allowed here.
 struct SmallDisk(PathBuf);
@@ -96,7 +73,7 @@ fn export(source: &Path, out: &Path, limited: bool, extra: &[&str]) -> (i32, Str
 fn a_full_disk_is_named_with_the_space_needed() {
     let dir = tempfile::tempdir().unwrap();
     let source = bulky_maildir(dir.path()).unwrap();
-    let before = state(&source);
+    let before = tree(&source);
     let disk = SmallDisk::mount(&dir.path().join("small"));
     let out_dir = dir.path().join("small");
     let limited = disk.is_none();
@@ -125,6 +102,6 @@ fn a_full_disk_is_named_with_the_space_needed() {
             "{extra:?}: unfinished files left: {left:?}"
         );
     }
-    assert_eq!(state(&source), before, "the source changed");
+    assert_eq!(tree(&source), before, "the source changed");
     drop(disk);
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use mailproof_engine::receipt::Receipt;
 use mailproof_tests::cli::Mailproof;
 use mailproof_tests::fixtures::{self, Kind};
+use mailproof_tests::tree::files;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
@@ -74,23 +75,6 @@ fn problems(report: &serde_json::Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Every file under `dir`, to prove a command wrote nothing.
-fn tree(dir: &Path) -> Vec<PathBuf> {
-    let mut all = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p.clone());
-            }
-            all.push(p);
-        }
-    }
-    all.sort();
-    all
-}
-
 #[test]
 fn escaping_names_and_links_are_reported_and_never_extracted() {
     let dir = tempfile::tempdir().unwrap();
@@ -113,7 +97,7 @@ fn escaping_names_and_links_are_reported_and_never_extracted() {
         out.add_symlink("messages/link.eml", "../../..", stored())
             .unwrap();
     });
-    let before = tree(dir.path());
+    let before = files(dir.path());
     let (run, report) = verify(&hostile);
     assert_eq!(run.code, 1, "{run}");
     let found = problems(&report);
@@ -144,7 +128,7 @@ fn escaping_names_and_links_are_reported_and_never_extracted() {
     );
     // Everything else still verifies.
     assert_eq!(report["intact"].as_u64().unwrap(), listed.len() as u64 - 1);
-    assert_eq!(tree(dir.path()), before, "verify wrote something");
+    assert_eq!(files(dir.path()), before, "verify wrote something");
     assert!(!dir.path().parent().unwrap().join("evil.eml").exists());
 
     // Read as a mailbox, the linked entry is unreadable, never followed.

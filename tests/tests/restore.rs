@@ -6,7 +6,7 @@
 //! run change nothing; a corrupt archive copy is never appended; an interrupted restore
 //! completes on the next run with each message appended once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ use mailproof_engine::receipt::Receipt;
 use mailproof_engine::restore::{self, Phase};
 use mailproof_tests::cli::Mailproof;
 use mailproof_tests::migrate::{self, Account, Expect, Migration, Options, sha256_hex};
+use mailproof_tests::tree::{Tree, files, tree};
 use serde::Deserialize;
 
 const SEED: u64 = 20_250_301;
@@ -205,37 +206,6 @@ struct SummaryJson {
 struct SkippedJson {
     entry: Option<String>,
     reason: String,
-}
-
-/// Every regular file under a directory, sorted.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    tree(dir)
-        .into_iter()
-        .filter_map(|(p, bytes)| bytes.map(|_| dir.join(p)))
-        .collect()
-}
-
-/// Every directory and file under `dir` (relative paths), with each file's bytes and mtime.
-type Tree = BTreeMap<PathBuf, Option<(Vec<u8>, SystemTime)>>;
-
-fn tree(dir: &Path) -> Tree {
-    let mut out = Tree::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path.strip_prefix(dir).unwrap().to_path_buf();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                stack.push(path);
-                out.insert(rel, None);
-            } else {
-                let bytes = fs::read(&path).unwrap();
-                out.insert(rel, Some((bytes, meta.modified().unwrap())));
-            }
-        }
-    }
-    out
 }
 
 /// The folder a Maildir file is in, as the Maildir source names it (`INBOX`, `.A.B` → `A/B`,
@@ -622,12 +592,13 @@ fn a_new_maildir_receives_the_whole_archive() {
 }
 
 #[test]
-fn destinations_that_cannot_be_appended_to_are_usage_errors() {
+fn destinations_that_cannot_be_appended_to_are_refused() {
     let s = setup(Account::Imap, Layout::MboxTree);
     let archive = s.archive.to_str().unwrap();
-    let imap = Mailproof::run(&["restore", archive, "imaps://me@example.com"]);
+    // An account that cannot be reached: a connection error, before anything is read.
+    let imap = Mailproof::run(&["restore", archive, "imaps://me@127.0.0.1:1"]);
     assert_eq!(imap.code, 2, "{imap}");
-    assert!(imap.stderr.contains("IMAP"), "{imap}");
+    assert!(imap.stderr.contains("cannot connect"), "{imap}");
     let mbox = s.dir.path().join("before/INBOX");
     let run = Mailproof::run(&["restore", archive, mbox.to_str().unwrap()]);
     assert_eq!(run.code, 2, "{run}");
