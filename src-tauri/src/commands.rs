@@ -268,10 +268,10 @@ pub fn run(
         }
     }
     .map_err(|e| app_error(e, Some(&output.display().to_string())))?;
-    Ok(run_result(task, &summary))
+    Ok(run_result(task, output, &summary))
 }
 
-fn run_result(task: Task, s: &Summary) -> RunResult {
+fn run_result(task: Task, output: &Path, s: &Summary) -> RunResult {
     let t = &s.totals;
     let complete = t.unreadable == 0 && t.folder_errors == 0;
     let what = match task {
@@ -293,7 +293,7 @@ fn run_result(task: Task, s: &Summary) -> RunResult {
     };
     RunResult {
         task,
-        output: s.output.display().to_string(),
+        output: output.display().to_string(),
         code: s.seal.code.clone(),
         verdict,
         complete,

@@ -268,6 +268,14 @@ pub struct CheckResult {
     pub notes: Vec<String>,
 }
 
+/// The engine's summary of a check for a helpdesk ticket, and whether it is on the clipboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketSummary {
+    pub text: String,
+    pub copied: bool,
+}
+
 /// The report file formats the engine writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -313,6 +321,7 @@ pub fn typescript() -> String {
         CheckFolder::decl(&cfg),
         CheckMessage::decl(&cfg),
         CheckResult::decl(&cfg),
+        TicketSummary::decl(&cfg),
         ReportFormat::decl(&cfg),
         Pick::decl(&cfg),
     ];

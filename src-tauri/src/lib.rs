@@ -13,12 +13,13 @@ use std::path::PathBuf;
 
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
+use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use commands::Session;
 use dialogs::Answers;
 use ipc::{
     AppError, Capabilities, CheckResult, ConnectionReport, FolderList, FoundMailbox, MailboxRef,
-    Pick, Progress, ReportFormat, RunResult, SaveTarget, Task,
+    Pick, Progress, ReportFormat, RunResult, SaveTarget, Task, TicketSummary,
 };
 
 /// Runs blocking engine work off the main thread, so the window stays responsive.
@@ -172,14 +173,18 @@ async fn save_report(
     Ok(Some(path.display().to_string()))
 }
 
+/// The engine's ticket summary of the last check, put on the clipboard.
 #[tauri::command]
-fn ticket_summary(session: State<'_, Session>) -> Result<String, AppError> {
-    commands::ticket_summary(&session)
+fn ticket_summary(app: AppHandle, session: State<'_, Session>) -> Result<TicketSummary, AppError> {
+    let text = commands::ticket_summary(&session)?;
+    let copied = app.clipboard().write_text(text.clone()).is_ok();
+    Ok(TicketSummary { text, copied })
 }
 
 pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
         .manage(Session::default())
         .manage(Answers::from_args())
         .invoke_handler(tauri::generate_handler![

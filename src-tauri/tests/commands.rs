@@ -76,6 +76,7 @@ fn folders_then_receipt_then_export_of_a_maildir() {
     )
     .unwrap();
     assert!(out.is_file());
+    assert_eq!(run.output, out.display().to_string());
     assert_eq!(run.messages, m.before.count() as u64);
     assert!(run.complete, "{run:?}");
     assert_eq!(run.code.len(), 14, "{}", run.code);

@@ -157,6 +157,15 @@ impl App {
         }
     }
 
+    async fn value(&self, css: &str) -> String {
+        self.el(css)
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
     async fn step(&self, n: usize) {
         self.text_with("#step-label", &format!("Step {n} of 6"))
             .await;
@@ -203,6 +212,16 @@ fn scene() -> Scene {
         .write_mbox_tree(&home.join(".thunderbird/e2e.default-release/Mail/Local Folders"))
         .unwrap();
     std::fs::write(root.join("notes.txt"), "not mail\n").unwrap();
+    let profile = json!({
+        "format": "mailproof-connection-profile/1",
+        "label": "Example Corp IT",
+        "provider": "other",
+        "host": "imap.mailproof.invalid",
+        "port": 993,
+        "security": "tls",
+        "username": "ann.smith@example.org",
+    });
+    std::fs::write(root.join("profile.json"), profile.to_string()).unwrap();
     Scene {
         _dir: dir,
         root,
@@ -234,6 +253,7 @@ async fn before_then_after_migration() {
     let before_session = driver
         .session(&[
             dialog(&s.root.join("notes.txt")),
+            dialog(&s.root.join("profile.json")),
             dialog(&s.root.join("before")),
             dialog(&receipt),
             dialog(&archive),
@@ -298,19 +318,16 @@ async fn before_flow(app: &mut App, s: &Scene, receipt: &Path, archive: &Path) {
     app.click("#source-account").await;
     app.el("#account-preset")
         .await
-        .select_by_value("other")
+        .select_by_value("fastmail")
         .await
         .unwrap();
-    app.el("#account-user")
-        .await
-        .send_keys("ann@example.org")
-        .await
-        .unwrap();
-    app.el("#account-host")
-        .await
-        .send_keys("imap.mailproof.invalid")
-        .await
-        .unwrap();
+    assert_eq!(app.value("#account-host").await, "imap.fastmail.com");
+    // A helpdesk's connection profile fills the form; the password is typed.
+    app.click("#load-profile").await;
+    app.text_with("#profile-from", "Example Corp IT").await;
+    assert_eq!(app.value("#account-host").await, "imap.mailproof.invalid");
+    assert_eq!(app.value("#account-user").await, "ann.smith@example.org");
+    assert_eq!(app.value("#account-password").await, "");
     app.el("#account-password")
         .await
         .send_keys("not-a-real-password")
@@ -367,6 +384,8 @@ async fn before_flow(app: &mut App, s: &Scene, receipt: &Path, archive: &Path) {
         format!("Receipt taken: all {total} messages in {folders} folders were read.")
     );
     app.step(6).await;
+    app.text_with("#output-path", &receipt.display().to_string())
+        .await;
     let code = app.text("#receipt-code").await;
     let written =
         mailproof_engine::receipt::Receipt::load(receipt).expect("the receipt was written");
@@ -508,6 +527,7 @@ async fn after_flow(app: &mut App, s: &Scene, receipt: &Path, report: &Path, csv
         "the CSV has a row per difference"
     );
     app.click("#copy-summary").await;
+    app.text_with("#notice", "The summary is copied").await;
     let summary = app
         .el("#summary-text")
         .await

@@ -154,6 +154,8 @@ complete: boolean, before: CheckSide, after: CheckSide, folders: Array<CheckFold
  */
 missingTotal: number, alteredTotal: number, movedTotal: number, notes: Array<string>, };
 
+export type TicketSummary = { text: string, copied: boolean, };
+
 export type ReportFormat = "html" | "json" | "csv";
 
 export type Pick = "mailboxFolder" | "mailboxFile" | "receipt" | "profile";

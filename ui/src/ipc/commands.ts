@@ -16,6 +16,7 @@ import type {
   RunResult,
   SaveTarget,
   Task,
+  TicketSummary,
 } from './bindings';
 
 export type * from './bindings';
@@ -61,5 +62,5 @@ export const api = {
     invoke<CheckResult>('run_check', { before, after, report, onProgress: channel(onProgress) }),
   cancelRun: () => invoke<boolean>('cancel_run'),
   saveReport: (format: ReportFormat, today: string) => invoke<string | null>('save_report', { format, today }),
-  ticketSummary: () => invoke<string>('ticket_summary'),
+  ticketSummary: () => invoke<TicketSummary>('ticket_summary'),
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { count, duration, plural, size, today } from './format';
+import { count, duration, plural, size, today, utc } from './format';
 
 describe('format', () => {
   it('counts with separators', () => {
@@ -19,6 +19,10 @@ describe('format', () => {
     expect(duration(3600)).toBe('about 1 hour');
     expect(duration(4800)).toBe('about 1 hour 20 minutes');
     expect(duration(Number.NaN)).toBe('unknown');
+  });
+  it('times as the reports write them', () => {
+    expect(utc('2026-11-24T00:00:22Z')).toBe('2026-11-24 00:00 UTC');
+    expect(utc('yesterday')).toBe('yesterday');
   });
   it('dates for file names', () => {
     expect(today(new Date(2026, 0, 5))).toBe('2026-01-05');

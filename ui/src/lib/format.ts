@@ -41,3 +41,9 @@ export function today(now: Date = new Date()): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
+
+/** An RFC 3339 UTC time as "2026-11-24 00:00 UTC", as the engine's reports write times. */
+export function utc(rfc3339: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(rfc3339);
+  return m ? `${m[1]} ${m[2]} UTC` : rfc3339;
+}
