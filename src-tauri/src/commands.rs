@@ -47,6 +47,14 @@ impl Session {
         Ok((Running(self), token))
     }
 
+    /// True while a receipt, export or check runs.
+    pub fn is_running(&self) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     /// Asks the run in progress to stop at the next message; false when nothing runs.
     pub fn cancel(&self) -> bool {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());

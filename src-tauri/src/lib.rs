@@ -12,7 +12,7 @@ pub mod remote;
 use std::path::PathBuf;
 
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Manager, State};
+use tauri::{AppHandle, Emitter, Manager, State, WebviewWindow, WindowEvent};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use commands::Session;
@@ -173,6 +173,20 @@ async fn save_report(
     Ok(Some(path.display().to_string()))
 }
 
+/// The event asking the window to confirm closing while a run is in progress.
+pub const CLOSE_WHILE_RUNNING: &str = "close-while-running";
+
+/// Closes the window after the user confirmed, stopping the run in progress first.
+#[tauri::command]
+fn close_now(window: WebviewWindow, session: State<'_, Session>) -> Result<(), AppError> {
+    session.cancel();
+    window.destroy().map_err(|e| AppError {
+        kind: ipc::ErrorKind::Io,
+        message: format!("The window could not be closed: {e}"),
+        hint: "Try again.".into(),
+    })
+}
+
 /// The engine's ticket summary of the last check, put on the clipboard.
 #[tauri::command]
 fn ticket_summary(app: AppHandle, session: State<'_, Session>) -> Result<TicketSummary, AppError> {
@@ -187,6 +201,16 @@ pub fn run() {
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(Session::default())
         .manage(Answers::from_args())
+        // Closing is decided here, not in the page: it closes at once when nothing runs, and
+        // asks the page to confirm (then `close_now`) while a run is in progress.
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event
+                && window.state::<Session>().is_running()
+            {
+                api.prevent_close();
+                let _ = window.emit(CLOSE_WHILE_RUNNING, ());
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             capabilities,
             find_mailboxes,
@@ -200,6 +224,7 @@ pub fn run() {
             cancel_run,
             save_report,
             ticket_summary,
+            close_now,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Mailproof");

@@ -54,7 +54,10 @@ struct Driver {
 }
 
 impl Driver {
-    fn start(port: u16, env: &[(&str, &Path)]) -> Driver {
+    /// Its output (and that of WebKitWebDriver and the app) goes to `log`, never to the test's
+    /// own pipes, which a stray process would otherwise keep open after the test.
+    fn start(port: u16, log: &Path, env: &[(&str, &Path)]) -> Driver {
+        let log = std::fs::File::create(log).expect("driver log");
         let mut cmd = Command::new("tauri-driver");
         cmd.args([
             "--port",
@@ -62,8 +65,9 @@ impl Driver {
             "--native-port",
             &(port + 1).to_string(),
         ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("driver log"))
+        .stderr(log);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -173,6 +177,14 @@ impl App {
 
     async fn shot(&mut self, name: &str) {
         self.n += 1;
+        // Let the webview paint what the DOM already shows: a screenshot taken right after a
+        // change (or as a session's first) can show the page before it.
+        let frames = "requestAnimationFrame(() => requestAnimationFrame(arguments[0]))";
+        self.c
+            .execute_async(frames, Vec::new())
+            .await
+            .expect("two frames");
+        tokio::time::sleep(Duration::from_millis(150)).await;
         let png = self.c.screenshot().await.expect("screenshot");
         let path = self
             .shots
@@ -240,6 +252,7 @@ async fn before_then_after_migration() {
     let xdg = s.root.join("xdg");
     let driver = Driver::start(
         4444,
+        &shots.join("tauri-driver.log"),
         &[
             ("HOME", &s.home),
             ("XDG_DATA_HOME", &xdg.join("data")),

@@ -2,6 +2,7 @@
 // from bindings.ts, generated from src-tauri/src/ipc.rs.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import type {
   AppError,
   Capabilities,
@@ -63,4 +64,7 @@ export const api = {
   cancelRun: () => invoke<boolean>('cancel_run'),
   saveReport: (format: ReportFormat, today: string) => invoke<string | null>('save_report', { format, today }),
   ticketSummary: () => invoke<TicketSummary>('ticket_summary'),
+  closeNow: () => invoke<void>('close_now'),
+  /** Calls `ask` when the user closes the window while a run is in progress. */
+  onCloseWhileRunning: (ask: () => void) => listen('close-while-running', ask),
 };
