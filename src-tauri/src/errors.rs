@@ -1,0 +1,100 @@
+//! Engine errors in plain words, with what to try next, for the screen where they happened.
+
+use std::io::ErrorKind as Io;
+
+use mailproof_engine::Error;
+
+use crate::ipc::{AppError, ErrorKind};
+
+/// Turns an engine error into what the screen shows. `what` names the mailbox or file the
+/// user chose, when the error does not already say it.
+pub fn app_error(error: Error, what: Option<&str>) -> AppError {
+    let (kind, hint) = match &error {
+        Error::NotAMailbox { .. } => (
+            ErrorKind::NotAMailbox,
+            "Choose the folder that holds the mail (for Maildir, the one with cur and new inside), \
+             an mbox or .eml file, or a Mailproof receipt or archive.",
+        ),
+        Error::Io { source, .. } if source.kind() == Io::StorageFull => (
+            ErrorKind::DiskFull,
+            "The disk is full. Free some space, or choose another place to save, then try again.",
+        ),
+        Error::Io { source, .. } if source.kind() == Io::PermissionDenied => (
+            ErrorKind::Io,
+            "You may not read or write there. Choose another place, or ask your helpdesk.",
+        ),
+        Error::Io { .. } => (
+            ErrorKind::Io,
+            "Check that the disk or folder is still there (a USB stick may have been removed), then try again.",
+        ),
+        Error::Format { .. } => (
+            ErrorKind::Damaged,
+            "This file is damaged or was not written by Mailproof. Use another copy of your receipt or archive.",
+        ),
+        Error::Usage(_) => (
+            ErrorKind::Usage,
+            "Change the choice on this screen and try again.",
+        ),
+        Error::Cancelled => (
+            ErrorKind::Cancelled,
+            "Your mailbox is unchanged and nothing half-written was left behind; start again \
+             when you are ready.",
+        ),
+    };
+    let message = match (what, &error) {
+        (_, Error::Cancelled) => "Stopped before the end, as you asked.".to_string(),
+        (Some(what), Error::Usage(m)) if !m.contains(what) => format!("{what}: {m}"),
+        _ => error.to_string(),
+    };
+    AppError {
+        kind,
+        message: capitalise(&message),
+        hint: hint.to_string(),
+    }
+}
+
+/// Another run is in progress.
+pub fn busy() -> AppError {
+    AppError {
+        kind: ErrorKind::Busy,
+        message: "Mailproof is already working on something.".into(),
+        hint: "Wait until it finishes, or cancel it first.".into(),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_named_as_such() {
+        let e = Error::io(
+            "cannot write",
+            "/media/usb/a.zip",
+            std::io::Error::from(Io::StorageFull),
+        );
+        let shown = app_error(e, None);
+        assert_eq!(shown.kind, ErrorKind::DiskFull);
+        assert!(
+            shown.message.starts_with("Cannot write /media/usb/a.zip"),
+            "{}",
+            shown.message
+        );
+        assert!(shown.hint.contains("Free some space"));
+    }
+
+    #[test]
+    fn usage_errors_name_what_was_chosen() {
+        let shown = app_error(Error::Usage("unknown mailbox kind".into()), Some("x:y"));
+        assert_eq!(shown.message, "X:y: unknown mailbox kind");
+        assert_eq!(shown.kind, ErrorKind::Usage);
+    }
+}

@@ -1,0 +1,559 @@
+//! The desktop app end to end, through WebDriver: tauri-driver starts WebKitWebDriver, which
+//! starts the real app binary with its real webview. The wizard is clicked through as a person
+//! would: the whole *before* flow against a Maildir (receipt, then export), then the *after*
+//! flow against the migrated Maildir, down to the named missing messages.
+//!
+//! Native file dialogs are answered by the app's test-only `--e2e-dialog=PATH` arguments
+//! (src-tauri/src/dialogs.rs), in the order the dialogs open. A screenshot of every step goes
+//! to `target/e2e-screenshots/`.
+//!
+//! Needs a display (Xvfb), `tauri-driver` and `WebKitWebDriver`, and the app built with
+//! `tauri build --debug --no-bundle` (scripts/test.sh does all this):
+//!
+//! ```sh
+//! xvfb-run -a cargo test -p mailproof-app-e2e -- --ignored
+//! ```
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use mailproof_tests::migrate::{self, Account, Expect, Migration, Options};
+use serde_json::json;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The app under test: `MAILPROOF_APP_BIN`, or the debug build in the workspace target.
+fn app_binary() -> PathBuf {
+    let bin = std::env::var_os("MAILPROOF_APP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace().join("target"));
+            target.join("debug/mailproof-app")
+        });
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it with `TAURI_APP_PATH=src-tauri ui/node_modules/.bin/tauri build --debug --no-bundle` \
+         (a plain cargo build loads the dev server instead of the bundled screens)",
+        bin.display()
+    );
+    bin
+}
+
+/// tauri-driver on its own ports, stopped with SIGTERM so it stops WebKitWebDriver too.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    /// Its output (and that of WebKitWebDriver and the app) goes to `log`, never to the test's
+    /// own pipes, which a stray process would otherwise keep open after the test.
+    fn start(port: u16, log: &Path, env: &[(&str, &Path)]) -> Driver {
+        let log = std::fs::File::create(log).expect("driver log");
+        let mut cmd = Command::new("tauri-driver");
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &(port + 1).to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("driver log"))
+        .stderr(log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .expect("tauri-driver runs (cargo install tauri-driver --locked)");
+        let driver = Driver { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        driver
+    }
+
+    async fn session(&self, args: &[String]) -> Client {
+        let caps = json!({
+            "browserName": "wry",
+            "tauri:options": { "application": app_binary(), "args": args },
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a WebDriver session with the app")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // SAFETY: sending a signal to a child process we own; no memory is involved.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+/// The wizard in one WebDriver session, with helpers that wait as a person would.
+struct App {
+    c: Client,
+    shots: PathBuf,
+    prefix: &'static str,
+    n: usize,
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+impl App {
+    async fn el(&self, css: &str) -> Element {
+        self.c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+    }
+
+    async fn click(&self, css: &str) {
+        self.el(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.el(css).await.text().await.unwrap()
+    }
+
+    /// Waits until the element's text contains `needle`, and returns the text.
+    async fn text_with(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = match self.c.find(Locator::Css(css)).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never said {needle:?}; it says {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn value(&self, css: &str) -> String {
+        self.el(css)
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
+    async fn step(&self, n: usize) {
+        self.text_with("#step-label", &format!("Step {n} of 6"))
+            .await;
+    }
+
+    async fn shot(&mut self, name: &str) {
+        self.n += 1;
+        // Let the webview paint what the DOM already shows: a screenshot taken right after a
+        // change (or as a session's first) can show the page before it.
+        let frames = "requestAnimationFrame(() => requestAnimationFrame(arguments[0]))";
+        self.c
+            .execute_async(frames, Vec::new())
+            .await
+            .expect("two frames");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let png = self.c.screenshot().await.expect("screenshot");
+        let path = self
+            .shots
+            .join(format!("{}-{:02}-{name}.png", self.prefix, self.n));
+        std::fs::write(&path, png).unwrap();
+    }
+
+    async fn rows(&self, css: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for row in self.c.find_all(Locator::Css(css)).await.unwrap() {
+            out.push(row.text().await.unwrap());
+        }
+        out
+    }
+}
+
+fn dialog(path: &Path) -> String {
+    format!("--e2e-dialog={}", path.display())
+}
+
+struct Scene {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    home: PathBuf,
+    plan: Migration,
+}
+
+fn scene() -> Scene {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let plan = migrate::simulate(&Options::new(11, Account::Imap));
+    plan.before.write_maildir(&root.join("before")).unwrap();
+    plan.after.write_maildir(&root.join("after")).unwrap();
+    // A home with a Thunderbird profile, for the detection on the mailbox screen.
+    let home = root.join("home");
+    plan.before
+        .write_mbox_tree(&home.join(".thunderbird/e2e.default-release/Mail/Local Folders"))
+        .unwrap();
+    std::fs::write(root.join("notes.txt"), "not mail\n").unwrap();
+    let profile = json!({
+        "format": "mailproof-connection-profile/1",
+        "label": "Example Corp IT",
+        "provider": "other",
+        "host": "imap.mailproof.invalid",
+        "port": 993,
+        "security": "tls",
+        "username": "ann.smith@example.org",
+    });
+    std::fs::write(root.join("profile.json"), profile.to_string()).unwrap();
+    Scene {
+        _dir: dir,
+        root,
+        home,
+        plan,
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and the app built with tauri build --debug"]
+async fn before_then_after_migration() {
+    let s = scene();
+    let shots = workspace().join("target/e2e-screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+    let xdg = s.root.join("xdg");
+    let driver = Driver::start(
+        4444,
+        &shots.join("tauri-driver.log"),
+        &[
+            ("HOME", &s.home),
+            ("XDG_DATA_HOME", &xdg.join("data")),
+            ("XDG_CACHE_HOME", &xdg.join("cache")),
+            ("XDG_CONFIG_HOME", &xdg.join("config")),
+        ],
+    );
+
+    let receipt = s.root.join("before.receipt");
+    let archive = s.root.join("before.zip");
+    let before_session = driver
+        .session(&[
+            dialog(&s.root.join("notes.txt")),
+            dialog(&s.root.join("profile.json")),
+            dialog(&s.root.join("before")),
+            dialog(&receipt),
+            dialog(&archive),
+        ])
+        .await;
+    let mut app = App {
+        c: before_session,
+        shots: shots.clone(),
+        prefix: "before",
+        n: 0,
+    };
+    before_flow(&mut app, &s, &receipt, &archive).await;
+    app.c.close().await.unwrap();
+
+    let report = s.root.join("check.html");
+    let csv = s.root.join("check.csv");
+    let after_session = driver
+        .session(&[
+            dialog(&s.root.join("after")),
+            dialog(&receipt),
+            dialog(&report),
+            dialog(&csv),
+        ])
+        .await;
+    let mut app = App {
+        c: after_session,
+        shots,
+        prefix: "after",
+        n: 0,
+    };
+    after_flow(&mut app, &s, &receipt, &report, &csv).await;
+    app.c.close().await.unwrap();
+}
+
+async fn before_flow(app: &mut App, s: &Scene, receipt: &Path, archive: &Path) {
+    let plan = &s.plan;
+    let total = plan.before.count();
+    let folders = plan.before.folders.len();
+    app.c.set_window_size(900, 600).await.ok();
+
+    // 1. Start.
+    app.step(1).await;
+    app.shot("start").await;
+    app.click("#goal-receipt").await;
+
+    // 2. Mailbox: Thunderbird is detected; a file that is not mail is refused in plain words
+    //    on this screen; then the Maildir folder is chosen.
+    app.step(2).await;
+    app.text_with(
+        "body",
+        "Thunderbird: Local Folders (profile e2e.default-release)",
+    )
+    .await;
+    app.click("#pick-file").await;
+    app.text_with("#chosen-mailbox", "notes.txt").await;
+    app.click("#next").await;
+    let error = app.text_with("#error", "notes.txt").await;
+    assert!(error.contains("not a mailbox"), "{error}");
+    app.step(2).await;
+    app.shot("mailbox-error").await;
+    // An email account: the engine's answer is shown, never a fake success.
+    app.click("#source-account").await;
+    app.el("#account-preset")
+        .await
+        .select_by_value("fastmail")
+        .await
+        .unwrap();
+    assert_eq!(app.value("#account-host").await, "imap.fastmail.com");
+    // A helpdesk's connection profile fills the form; the password is typed.
+    app.click("#load-profile").await;
+    app.text_with("#profile-from", "Example Corp IT").await;
+    assert_eq!(app.value("#account-host").await, "imap.mailproof.invalid");
+    assert_eq!(app.value("#account-user").await, "ann.smith@example.org");
+    assert_eq!(app.value("#account-password").await, "");
+    app.el("#account-password")
+        .await
+        .send_keys("not-a-real-password")
+        .await
+        .unwrap();
+    app.click("#test-connection").await;
+    let said = app.text("#error").await;
+    assert!(
+        !said.is_empty() && !said.contains("not-a-real-password"),
+        "{said}"
+    );
+    assert!(
+        app.c.find(Locator::Css("#connection-ok")).await.is_err(),
+        "a connection test pretended to work"
+    );
+    app.shot("account").await;
+    app.click("#source-files").await;
+    app.click("#pick-folder").await;
+    app.text_with("#chosen-mailbox", "before").await;
+    app.shot("mailbox").await;
+    app.click("#next").await;
+
+    // 3. Folders: every folder with its count, all selected.
+    app.step(3).await;
+    let rows = app.rows("#folder-table tbody tr").await;
+    assert_eq!(rows.len(), folders, "{rows:?}");
+    for f in &plan.before.folders {
+        let row = rows
+            .iter()
+            .find(|r| r.starts_with(&f.name()))
+            .unwrap_or_else(|| panic!("{} not listed", f.name()));
+        assert!(row.contains(&f.messages.len().to_string()), "{row}");
+    }
+    app.text_with(
+        "#folder-total",
+        &format!("{folders} folders with {total} messages"),
+    )
+    .await;
+    app.shot("folders").await;
+    app.click("#next").await;
+
+    // 4. Where to save, with the free space there.
+    app.step(4).await;
+    app.click("#choose-output").await;
+    app.text_with("#chosen-output", "Free space there").await;
+    app.shot("save").await;
+    app.click("#start").await;
+
+    // 5–6. Progress, then the result with the receipt code of the file written.
+    app.shot("working").await;
+    let verdict = app.text_with("#verdict", "Receipt taken").await;
+    assert_eq!(
+        verdict,
+        format!("Receipt taken: all {total} messages in {folders} folders were read.")
+    );
+    app.step(6).await;
+    app.text_with("#output-path", &receipt.display().to_string())
+        .await;
+    let code = app.text("#receipt-code").await;
+    let written =
+        mailproof_engine::receipt::Receipt::load(receipt).expect("the receipt was written");
+    assert_eq!(Some(code.as_str()), written.code());
+    assert_eq!(written.messages.len(), total);
+    app.shot("receipt-result").await;
+
+    // The export, of every folder but the first: Back works from the result, and Start again.
+    app.click("#start-over").await;
+    app.step(1).await;
+    app.click("#goal-export").await;
+    app.step(2).await;
+    app.click("#next").await;
+    app.step(3).await;
+    let first = app.el("#folder-table tbody tr:first-child input").await;
+    let label = first.attr("aria-label").await.unwrap().unwrap_or_default();
+    let skipped = label
+        .strip_prefix("Include ")
+        .and_then(|name| plan.before.folder(name));
+    let skipped = skipped.unwrap_or_else(|| panic!("{label:?} names no folder of the mailbox"));
+    first.click().await.unwrap();
+    let kept = total - skipped.messages.len();
+    app.text_with(
+        "#folder-total",
+        &format!("{} folders with {kept} messages", folders - 1),
+    )
+    .await;
+    app.click("#next").await;
+    app.step(4).await;
+    app.click("#choose-output").await;
+    app.text_with("#chosen-output", "before.zip").await;
+    app.click("#start").await;
+    app.text_with(
+        "#verdict",
+        &format!(
+            "Export finished: all {kept} messages in {} folders were read.",
+            folders - 1
+        ),
+    )
+    .await;
+    assert!(archive.is_file());
+    app.shot("export-result").await;
+    app.click("#back").await;
+    app.step(4).await;
+}
+
+async fn after_flow(app: &mut App, s: &Scene, receipt: &Path, report: &Path, csv: &Path) {
+    let plan = &s.plan;
+    app.c.set_window_size(900, 600).await.ok();
+    app.step(1).await;
+    app.click("#goal-check").await;
+
+    // 2. The new mailbox and the receipt taken before.
+    app.step(2).await;
+    app.click("#pick-folder").await;
+    app.text_with("#chosen-mailbox", "after").await;
+    app.click("#pick-receipt").await;
+    app.text_with("#chosen-receipt", "before.receipt").await;
+    app.shot("mailbox").await;
+    app.click("#next").await;
+
+    // 3. The new mailbox's folders.
+    app.step(3).await;
+    assert_eq!(
+        app.rows("#folder-table tbody tr").await.len(),
+        plan.after.folders.len()
+    );
+    app.shot("folders").await;
+    app.click("#next").await;
+
+    // 4. Where the report goes.
+    app.step(4).await;
+    app.click("#choose-output").await;
+    app.text_with("#chosen-output", "check.html").await;
+    app.shot("save").await;
+    app.click("#start").await;
+
+    // 6. The verdict, and every missing message by subject and folder.
+    let missing = plan.count(Expect::Missing);
+    let verdict = app.text_with("#verdict", "missing").await;
+    assert!(
+        verdict.contains(&missing.to_string()),
+        "{verdict} (expected {missing} missing)"
+    );
+    assert!(report.is_file(), "the HTML report was not saved");
+    app.step(6).await;
+    app.text_with("#tab-missing", &format!("Missing ({missing})"))
+        .await;
+    let rows = app.rows("#messages tbody tr").await;
+    assert_eq!(rows.len(), missing, "{rows:#?}");
+    let mut a_subject = None;
+    for fate in plan.expected(Expect::Missing) {
+        let folder = fate.before_folder.as_deref().unwrap();
+        if let Some(subject) = &fate.subject {
+            assert!(
+                rows.iter()
+                    .any(|r| r.contains(subject.as_str()) && r.contains(folder)),
+                "missing {subject:?} in {folder} not shown: {rows:#?}"
+            );
+            a_subject.get_or_insert(subject.clone());
+        }
+    }
+    app.shot("missing").await;
+
+    // Search narrows the list to what matches.
+    let subject = a_subject.expect("a missing message with a subject");
+    app.el("#search").await.send_keys(&subject).await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let rows = app.rows("#messages tbody tr").await;
+        if rows.iter().all(|r| r.contains(&subject)) && !rows.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "search for {subject:?} left {rows:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.shot("search").await;
+
+    app.click("#tab-moved").await;
+    app.text_with(
+        "#tab-moved",
+        &format!("Moved ({})", plan.count(Expect::Moved)),
+    )
+    .await;
+    app.shot("moved").await;
+    app.click("#tab-folders").await;
+    app.el("#check-folders").await;
+    app.shot("folders-table").await;
+
+    // Actions: a CSV report through the engine, the ticket summary, the receipt code, restore.
+    app.click("#save-csv").await;
+    app.text_with("#notice", "check.csv").await;
+    let csv_text = std::fs::read_to_string(csv).unwrap();
+    assert!(
+        csv_text.lines().count() > missing,
+        "the CSV has a row per difference"
+    );
+    app.click("#copy-summary").await;
+    app.text_with("#notice", "The summary is copied").await;
+    let summary = app
+        .el("#summary-text")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(summary.starts_with("Mailproof check: "), "{summary}");
+    app.click("#show-code").await;
+    let code = app.text("#receipt-code").await;
+    let written = mailproof_engine::receipt::Receipt::load(receipt).unwrap();
+    assert_eq!(Some(code.as_str()), written.code());
+    app.click("#restore").await;
+    app.text_with("#restore-note", "not available").await;
+    app.shot("actions").await;
+}
