@@ -344,6 +344,7 @@ pub fn check(
     let (_running, cancel) = session.start()?;
     let opts = Options {
         cancel,
+        access: remote::access(after),
         ..Options::default()
     };
     let after_spec = remote::check_spec(after)?;

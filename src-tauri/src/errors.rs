@@ -35,6 +35,16 @@ pub fn app_error(error: Error, what: Option<&str>) -> AppError {
             ErrorKind::Usage,
             "Change the choice on this screen and try again.",
         ),
+        Error::NoSpace { .. } => (
+            ErrorKind::DiskFull,
+            "The disk is full. Free some space, or choose another place to save, then try again.",
+        ),
+        Error::Connection(_) => (
+            ErrorKind::Connection,
+            "Check the server name and port, the password, and that this computer is online; \
+             the message above says which step failed. Your helpdesk can send a connection \
+             profile with the right settings.",
+        ),
         Error::Cancelled => (
             ErrorKind::Cancelled,
             "Your mailbox is unchanged and nothing half-written was left behind; start again \

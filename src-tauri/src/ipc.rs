@@ -30,8 +30,8 @@ pub enum ErrorKind {
     Damaged,
     /// The output exists, or a spec or setting is wrong.
     Usage,
-    /// This version cannot do it yet (e.g. an email account before the engine reads IMAP).
-    Unsupported,
+    /// The mail server could not be reached, refused the password, or its certificate.
+    Connection,
     /// The user cancelled.
     Cancelled,
     /// Another long operation is still running.

@@ -1,8 +1,10 @@
-//! Email accounts and restore: the parts of the app that wait on the engine. Opening an
-//! `imaps://` or `imap://` spec goes through the engine like any other, so once the engine
-//! reads IMAP the account form works; until then the engine's own error is shown in plain
-//! words. The password stays in memory, in the call that needs it.
+//! Email accounts: opening an `imaps://` or `imap://` spec goes through the engine like any
+//! other mailbox, with the password the user typed. The password stays in memory, in the call
+//! that needs it, and reaches the engine only as a [`Secret`], which never prints.
 
+use std::sync::Arc;
+
+use mailproof_engine::imap::{Access, CredentialRequest, Credentials, Secret};
 use mailproof_engine::sources::{self, Input};
 
 use crate::errors::app_error;
@@ -10,7 +12,29 @@ use crate::ipc::{AppError, Capabilities, ConnectionReport, ErrorKind, MailboxRef
 
 /// True for a server account rather than a path.
 pub fn is_account(spec: &str) -> bool {
-    spec.starts_with("imaps://") || spec.starts_with("imap://")
+    mailproof_engine::imap::is_imap_spec(spec)
+}
+
+/// The password typed on the mailbox screen, given to the engine when it asks.
+struct Typed(Option<Secret>);
+
+impl Credentials for Typed {
+    fn secret(&self, request: &CredentialRequest) -> mailproof_engine::Result<Secret> {
+        self.0.clone().ok_or_else(|| {
+            mailproof_engine::Error::Connection(format!(
+                "no password was given for {}",
+                request.account()
+            ))
+        })
+    }
+}
+
+/// How the engine reaches the account: with the typed password.
+pub fn access(mailbox: &MailboxRef) -> Access {
+    Access {
+        credentials: Arc::new(Typed(mailbox.password.clone().map(Secret::new))),
+        ..Access::default()
+    }
 }
 
 /// Opens a mailbox: a local path, or an account with its password.
@@ -18,7 +42,7 @@ pub fn open(mailbox: &MailboxRef) -> Result<Input, AppError> {
     if is_account(&mailbox.spec) {
         require_password(mailbox)?;
     }
-    sources::open(&mailbox.spec).map_err(|e| explain(e, mailbox))
+    sources::open_with(&mailbox.spec, &access(mailbox)).map_err(|e| explain(e, mailbox))
 }
 
 /// The spec to give the engine's check for the new mailbox.
@@ -53,9 +77,9 @@ pub fn capabilities() -> crate::ipc::Capabilities {
     Capabilities {
         restore: false,
         restore_note: Some(
-            "Restoring missing messages is not available in this version of Mailproof. Your \
-             archive holds every message as an .eml file, which most mail programs can import; \
-             the report lists which ones are missing."
+            "Restoring from this window is not available in this version of Mailproof. Your \
+             helpdesk can restore the missing messages from your archive with the command \
+             `mailproof restore ARCHIVE ACCOUNT`; the report lists which ones are missing."
                 .into(),
         ),
     }
@@ -72,28 +96,9 @@ fn require_password(mailbox: &MailboxRef) -> Result<(), AppError> {
     Ok(())
 }
 
-/// An engine error about an account, in the words of someone who typed an account: when the
-/// engine does not know the spec's kind at all, it cannot read accounts yet.
+/// An engine error about the mailbox the user chose.
 fn explain(error: mailproof_engine::Error, mailbox: &MailboxRef) -> AppError {
-    let shown = app_error(error, Some(&mailbox.spec));
-    if is_account(&mailbox.spec)
-        && shown
-            .message
-            .to_lowercase()
-            .contains("unknown mailbox kind")
-    {
-        return AppError {
-            kind: ErrorKind::Unsupported,
-            message: format!(
-                "This version of Mailproof cannot connect to email accounts yet. (The engine said: {})",
-                shown.message
-            ),
-            hint: "Use files on this computer instead: your Thunderbird or Apple Mail folders, \
-                   or an export your helpdesk made."
-                .into(),
-        };
-    }
-    shown
+    app_error(error, Some(&mailbox.spec))
 }
 
 #[cfg(test)]
@@ -117,12 +122,14 @@ mod tests {
     }
 
     #[test]
-    fn an_account_the_engine_cannot_open_is_explained_not_faked() {
-        let Err(e) = test_connection(&account(Some("secret"))) else {
-            panic!("an account connected although the engine has no IMAP")
+    fn an_account_that_cannot_be_reached_is_a_connection_error() {
+        let mut unreachable = account(Some("secret"));
+        unreachable.spec = "imaps://ann@127.0.0.1:1".into();
+        let Err(e) = test_connection(&unreachable) else {
+            panic!("a closed port connected")
         };
-        assert_eq!(e.kind, ErrorKind::Unsupported, "{e:?}");
-        assert!(e.message.contains("imaps"), "{}", e.message);
+        assert_eq!(e.kind, ErrorKind::Connection, "{e:?}");
+        assert!(e.message.contains("127.0.0.1:1"), "{}", e.message);
         assert!(!e.message.contains("secret") && !e.hint.contains("secret"));
     }
 }
