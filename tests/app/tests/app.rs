@@ -104,10 +104,51 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // SAFETY: sending a signal to a child process we own; no memory is involved.
+        // WebKitWebDriver may be stopped before it has closed the app it started, which then
+        // lives on: so the driver's own descendants are noted first, and stopped after it.
+        let ours = descendants(self.child.id());
+        // SAFETY: sending signals to processes this test started; no memory is involved.
         unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
         let _ = self.child.wait();
+        for pid in ours {
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+        }
     }
+}
+
+/// Every process below `root`, from /proc (children before grandchildren).
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The command name is in parentheses and may hold spaces; the parent follows it.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
 }
 
 /// The wizard in one WebDriver session, with helpers that wait as a person would.
