@@ -17,7 +17,9 @@ use futures_util::TryStreamExt;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
-use super::conn::{Connector, Done, Fetched, ImapSession, Lost, UidFetch, server_words};
+use super::conn::{
+    Connector, Done, Fetched, ImapSession, Lost, UidFetch, server_words, silence,
+};
 use super::{Access, ImapSpec, internal_date, runtime, utf7};
 use crate::source::{
     Entry, Folder, FolderNotes, Gmail, RawMessage, Role, Sink, Source, SourceDescription,
@@ -224,7 +226,7 @@ impl Source for ImapSource {
                     std::thread::sleep(backoff(attempt));
                 }
                 Err(Indexing::Refused(words)) => {
-                    return Err(Error::Connection(format!(
+                    return Err(Error::Refused(format!(
                         "{}: the server refused to list the messages of {}: {words}",
                         connector.spec.location(),
                         folder.name()
@@ -273,8 +275,15 @@ impl Source for ImapSource {
                 self.idle.push(session);
             }
         }
-        outcome
-            .map_err(|e| Error::Connection(format!("{}: {e}", self.connector.spec.location())))?;
+        // The folder could not be read to its end: the server went away or stopped answering.
+        // That ends the run (a receipt must not look complete), not just this folder.
+        outcome.map_err(|e| {
+            Error::Connection(format!(
+                "{}: reading {} stopped: {e}",
+                self.connector.spec.location(),
+                folder.name()
+            ))
+        })?;
         let mut notes = FolderNotes::default();
         notes.notes.push(format!("UIDVALIDITY {uidvalidity}"));
         if !order.vanished.is_empty() {
@@ -308,12 +317,15 @@ async fn index(
     session: &mut ImapSession,
     mailbox: &str,
 ) -> std::result::Result<(u32, Vec<(u32, u32)>), Indexing> {
-    let examined = session.examine(mailbox).await.map_err(|e| match e {
-        async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
-            Indexing::Refused(server_words(&e))
-        }
-        other => Indexing::Lost(other.into()),
-    })?;
+    let examined = tokio::time::timeout(silence(), session.examine(mailbox))
+        .await
+        .map_err(|_| Lost("no answer to EXAMINE".into()))?
+        .map_err(|e| match e {
+            async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
+                Indexing::Refused(server_words(&e))
+            }
+            other => Indexing::Lost(other.into()),
+        })?;
     let uidvalidity = examined.uid_validity.unwrap_or(0);
     let mut list = Vec::with_capacity(examined.exists as usize);
     if examined.exists > 0 {
@@ -452,15 +464,18 @@ async fn ready<'s>(
     }
     let s = session.as_mut().expect("opened above");
     if !*examined {
-        let mailbox = s.examine(&shared.mailbox).await.map_err(|e| match e {
-            async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
-                Retry::Fatal(format!(
-                    "the server refused to open the folder again: {}",
-                    server_words(&e)
-                ))
-            }
-            other => Retry::Lost(other.to_string()),
-        })?;
+        let mailbox = tokio::time::timeout(silence(), s.examine(&shared.mailbox))
+            .await
+            .map_err(|_| Retry::Lost("no answer to EXAMINE".into()))?
+            .map_err(|e| match e {
+                async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
+                    Retry::Fatal(format!(
+                        "the server refused to open the folder again: {}",
+                        server_words(&e)
+                    ))
+                }
+                other => Retry::Lost(other.to_string()),
+            })?;
         if mailbox.uid_validity.unwrap_or(0) != shared.uidvalidity {
             return Err(Retry::Fatal(format!(
                 "the folder's UIDVALIDITY changed from {} to {} while it was being read (the server renumbered its messages); read it again",
@@ -600,9 +615,12 @@ async fn fetch_set(
     Ok(fetch.done.unwrap_or(Done::Ok))
 }
 
-/// Back-off before retry `n` (1-based): 250 ms doubling, at most 30 s.
+/// Back-off before retry `n` (1-based): 250 ms doubling, at most 30 s, and never longer than
+/// the server may stay silent (so a short `MAILPROOF_IMAP_TIMEOUT` also shortens the waits).
 fn backoff(n: u32) -> Duration {
-    Duration::from_millis(250u64 << n.saturating_sub(1).min(7)).min(Duration::from_secs(30))
+    Duration::from_millis(250u64 << n.saturating_sub(1).min(7))
+        .min(Duration::from_secs(30))
+        .min(silence())
 }
 
 /// When a refusal is the server asking to slow down, how long to wait. Microsoft 365 says

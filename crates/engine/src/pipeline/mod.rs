@@ -194,10 +194,11 @@ impl Output {
             .map_err(|e| Error::io("cannot rename into place", &self.target, e))
     }
 
-    /// After a failure: removes the unfinished files, and passes the error on. A cancelled run
-    /// keeps them, so that running the same command again continues where it stopped.
+    /// After a failure: removes the unfinished files, and passes the error on. A cancelled run,
+    /// or one whose server went away, keeps them, so that running the same command again
+    /// continues where it stopped.
     fn abandon(self, error: Error) -> Error {
-        if !matches!(error, Error::Cancelled) {
+        if !matches!(error, Error::Cancelled | Error::Connection(_)) {
             self.remove_unfinished();
         }
         error
@@ -585,6 +586,13 @@ fn read_all(
         }
         let end = match read {
             Ok(Ok(notes)) => Ok(notes),
+            // A server that went away mid-folder ends the run: recording it as this folder's
+            // error would make a receipt that looks finished while the rest of the folder and
+            // the folders after it were never read. What was read is kept for resuming.
+            Ok(Err(e @ Error::Connection(_))) => {
+                let _ = send(Item::Abort(e));
+                return;
+            }
             Ok(Err(e)) => Err(e.to_string()),
             Err(panic) => Err(format!(
                 "internal error while reading this folder ({}); the messages before it are recorded",
