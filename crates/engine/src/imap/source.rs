@@ -528,7 +528,7 @@ async fn fetch_batch(
             uid_set(pending.iter().copied())
         };
         let before = pending.len();
-        let result = fetch_set(shared, s, &set, batch, &mut pending).await;
+        let result = fetch_set(shared, s, &set, batch, uids, &mut pending).await;
         if pending.len() < before {
             failures = 0;
         }
@@ -548,8 +548,12 @@ async fn fetch_batch(
                     tokio::time::sleep(pause.max(backoff(failures))).await;
                 } else if single {
                     if pending.remove(&first) {
-                        let why = format!("the server refused to give this message: {words}");
-                        let _ = shared.tx.send(Delivery::Gone(first, Some(why)));
+                        // "No longer exists" (RFC 5530 EXPUNGEISSUED) is a deletion by
+                        // someone else, noted as such; any other refusal is recorded.
+                        let why = (!expunged(&words)).then(|| {
+                            format!("the server refused to give this message: {words}")
+                        });
+                        let _ = shared.tx.send(Delivery::Gone(first, why));
                     }
                 } else {
                     single = true;
@@ -592,11 +596,23 @@ async fn fetch_set(
     session: &mut ImapSession,
     set: &str,
     batch: usize,
+    listed: &[(u32, u32)],
     pending: &mut BTreeSet<u32>,
 ) -> std::result::Result<Done, Lost> {
     let mut fetch = UidFetch::start(session, set, &shared.items).await?;
     while let Some(f) = fetch.next().await? {
         if f.body.is_none() || !pending.contains(&f.uid) {
+            continue;
+        }
+        // An empty body for a message the server gave a size to is not the message: Dovecot
+        // answers so for one whose file was deleted since the index was made. It stays
+        // pending, so it is asked for alone and ends as gone or refused, never as empty mail.
+        // (Its RFC822.SIZE then says 0 as well, so the size from the index decides.)
+        let indexed = listed
+            .binary_search_by_key(&f.uid, |&(uid, _)| uid)
+            .map_or(0, |i| listed[i].1);
+        let sized = indexed > 0 || f.size.is_some_and(|n| n > 0);
+        if f.body.as_ref().is_some_and(Vec::is_empty) && sized {
             continue;
         }
         let size = f.body.as_ref().map_or(0, |b| b.len() as u64);
@@ -638,6 +654,13 @@ fn throttled(words: &str) -> Option<Duration> {
     }
     (lower.contains("throttl") || lower.contains("limit") || lower.contains("unavailable"))
         .then(|| Duration::from_secs(1))
+}
+
+/// True when a refusal says the message was deleted meanwhile (RFC 5530 `EXPUNGEISSUED`,
+/// or the words servers use for it).
+fn expunged(words: &str) -> bool {
+    let lower = words.to_ascii_lowercase();
+    lower.contains("expungeissued") || lower.contains("no longer exist")
 }
 
 /// Bytes fetched but not yet taken by the reader. Messages of the batch the reader is on are
@@ -838,6 +861,10 @@ mod tests {
         );
         assert!(throttled("[LIMIT] Too many commands").is_some());
         assert!(throttled("Message not found").is_none());
+        assert!(expunged(
+            "[EXPUNGEISSUED] Some of the requested messages no longer exist"
+        ));
+        assert!(!expunged("[SERVERBUG] Internal error"));
     }
 
     #[test]
