@@ -113,7 +113,10 @@ fn resume_after_kills(command: &str, file: &str) {
         if code == 0 {
             // Near the end the run may finish between the size check and the signal: then it
             // must simply be whole.
-            assert!(at > full / 2, "{point}: finished before being killed: {stderr}");
+            assert!(
+                at > full / 2,
+                "{point}: finished before being killed: {stderr}"
+            );
             assert_eq!(content(&load_receipt(&out).unwrap()), expected, "{point}");
             continue;
         }
