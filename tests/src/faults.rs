@@ -340,14 +340,23 @@ fn act(first: &str, script: &Script, conn: &Conn) -> Act {
         return Act::Forward;
     };
     let uid = body_uid(first);
-    if let Fault::Refuse { uid: refused, status, words } = fault {
+    if let Fault::Refuse {
+        uid: refused,
+        status,
+        words,
+    } = fault
+    {
         if uid == Some(*refused) {
             conn.refuse_next.store(true, Ordering::SeqCst);
             return Act::Drop;
         }
         let mut parts = first.splitn(3, ' ');
         let (tag, state) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        if tag != "*" && tag != "+" && state == "OK" && conn.refuse_next.swap(false, Ordering::SeqCst) {
+        if tag != "*"
+            && tag != "+"
+            && state == "OK"
+            && conn.refuse_next.swap(false, Ordering::SeqCst)
+        {
             script.fired.fetch_add(1, Ordering::SeqCst);
             return Act::Replace(format!("{tag} {status} {words}\r\n"));
         }
@@ -388,10 +397,16 @@ mod tests {
     fn responses_are_cut_whole() {
         let buf = b"* 1 FETCH (UID 7 BODY[] {5}\r\nab\r\nc)\r\nA1 OK done\r\n";
         let first = response_len(buf).unwrap();
-        assert_eq!(&buf[..first], b"* 1 FETCH (UID 7 BODY[] {5}\r\nab\r\nc)\r\n");
+        assert_eq!(
+            &buf[..first],
+            b"* 1 FETCH (UID 7 BODY[] {5}\r\nab\r\nc)\r\n"
+        );
         assert_eq!(response_len(&buf[first..]), Some(12));
         assert_eq!(response_len(b"* 1 FETCH (UID 7 BODY[] {5}\r\nab"), None);
-        assert_eq!(body_uid("* 1 FETCH (UID 7 RFC822.SIZE 5 BODY[] {5}"), Some(7));
+        assert_eq!(
+            body_uid("* 1 FETCH (UID 7 RFC822.SIZE 5 BODY[] {5}"),
+            Some(7)
+        );
         assert_eq!(body_uid("* 1 FETCH (UID 7 RFC822.SIZE 5)"), None);
     }
 }

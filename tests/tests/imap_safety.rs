@@ -50,7 +50,9 @@ struct State {
 fn state(d: &Dovecot) -> State {
     let files = d.snapshot();
     assert!(
-        files.iter().any(|(p, _)| p.parent().unwrap().ends_with("cur")),
+        files
+            .iter()
+            .any(|(p, _)| p.parent().unwrap().ends_with("cur")),
         "no message files seen"
     );
     let access = Access {
@@ -92,7 +94,11 @@ fn account(seed: u64, inbox: usize, size: usize) -> Dovecot {
     let mut d = Dovecot::prepare(Setup::default());
     let mut rng = Rng::new(seed);
     for n in 0..inbox {
-        d.deliver(&[], &message(&mut rng, n, size), if n % 4 == 0 { "S" } else { "" });
+        d.deliver(
+            &[],
+            &message(&mut rng, n, size),
+            if n % 4 == 0 { "S" } else { "" },
+        );
     }
     for n in 0..4 {
         d.deliver(&["Sent"], &message(&mut rng, 1000 + n, 500), "S");
@@ -155,7 +161,11 @@ fn assert_accounted(
             .iter()
             .filter(|m| m.folder == f.id)
             .map(|m| {
-                assert!(seen.insert((f.id, m.source_id.clone())), "{} twice", m.source_id);
+                assert!(
+                    seen.insert((f.id, m.source_id.clone())),
+                    "{} twice",
+                    m.source_id
+                );
                 m.identity.digest.clone()
             })
             .collect();
@@ -207,8 +217,15 @@ fn survives(fault: Fault, seed: u64) -> (FaultProxy, Mailproof) {
     let path = out.path().join("r.receipt");
     let r = receipt_through(&through(&proxy), &path);
     assert_eq!(r.code, 0, "{r}");
-    assert_eq!(proxy.fired.load(Ordering::SeqCst), 1, "the fault never happened");
-    assert!(proxy.connections.load(Ordering::SeqCst) >= 2, "no reconnection");
+    assert_eq!(
+        proxy.fired.load(Ordering::SeqCst),
+        1,
+        "the fault never happened"
+    );
+    assert!(
+        proxy.connections.load(Ordering::SeqCst) >= 2,
+        "no reconnection"
+    );
     assert_accounted(&Receipt::load(&path).unwrap(), &before.listed, &[], "", &[]);
     assert_eq!(state(&d), before, "the server changed");
     (proxy, r)
@@ -283,7 +300,11 @@ fn a_uid_the_server_refuses_is_recorded_with_its_words() {
             "NO",
             "[SERVERBUG] Internal error occurred. Refer to server log for more information.",
         ),
-        (27, "BAD", "Error in IMAP command UID FETCH: Invalid messageset"),
+        (
+            27,
+            "BAD",
+            "Error in IMAP command UID FETCH: Invalid messageset",
+        ),
     ] {
         let d = account(seed, 30, 2_000);
         let before = state(&d);
@@ -302,7 +323,10 @@ fn a_uid_the_server_refuses_is_recorded_with_its_words() {
         let path = out.path().join("r.receipt");
         let r = receipt_through(&through(&proxy), &path);
         assert_eq!(r.code, 1, "{status}: {r}");
-        assert!(r.stdout.contains(words.split(' ').next_back().unwrap()), "{r}");
+        assert!(
+            r.stdout.contains(words.split(' ').next_back().unwrap()),
+            "{r}"
+        );
         let receipt = Receipt::load(&path).unwrap();
         let why = words.split_once(' ').unwrap().1;
         assert_accounted(&receipt, &before.listed, &[&victim.1], why, &[]);
@@ -323,7 +347,16 @@ fn a_message_expunged_between_listing_and_fetching_is_noted() {
         .files
         .iter()
         .find(|(_, bytes)| identify(bytes).digest == victim.3)
-        .unwrap_or_else(|| panic!("no file holds {victim:?}: {:?}", before.files.iter().map(|f| (&f.0, f.1.len())).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no file holds {victim:?}: {:?}",
+                before
+                    .files
+                    .iter()
+                    .map(|f| (&f.0, f.1.len()))
+                    .collect::<Vec<_>>()
+            )
+        })
         .0
         .clone();
     let doomed = file.clone();
@@ -372,10 +405,14 @@ fn a_server_gone_for_good_is_a_connection_error_and_the_run_resumes() {
     assert_eq!(cut.code, 2, "{cut}");
     assert!(cut.stderr.contains("reading INBOX stopped"), "{cut}");
     assert!(
-        cut.stderr.contains("run the same command again to continue"),
+        cut.stderr
+            .contains("run the same command again to continue"),
         "{cut}"
     );
-    assert!(!path.exists(), "an unfinished receipt carries the final name");
+    assert!(
+        !path.exists(),
+        "an unfinished receipt carries the final name"
+    );
     let partial = out.path().join("r.receipt.partial");
     let kept = fs::read_to_string(&partial).unwrap();
     assert!(kept.lines().filter(|l| l.contains("\"source_id\"")).count() >= 10);
@@ -434,7 +471,9 @@ fn a_resume_after_uidvalidity_changed_is_refused_plainly() {
     let refused = export();
     assert_eq!(refused.code, 2, "{refused}");
     assert!(
-        refused.stderr.contains("cannot continue the interrupted run")
+        refused
+            .stderr
+            .contains("cannot continue the interrupted run")
             && refused.stderr.contains("is no longer the next message"),
         "{refused}"
     );
@@ -570,7 +609,11 @@ fn no_command_leaks_the_password_or_changes_the_server() {
     assert_eq!(r.code, 0, "{r}");
     unchanged("folders");
     runs.push(("folders", r));
-    let r = run_secret(&["receipt", &spec, "-o", &o("a.receipt"), "--json"], &pw, &tmp);
+    let r = run_secret(
+        &["receipt", &spec, "-o", &o("a.receipt"), "--json"],
+        &pw,
+        &tmp,
+    );
     assert_eq!(r.code, 0, "{r}");
     unchanged("receipt");
     runs.push(("receipt", r));
@@ -612,7 +655,10 @@ fn no_command_leaks_the_password_or_changes_the_server() {
         &tmp,
     );
     assert_eq!(r.code, 2, "{r}");
-    assert!(!r.stderr.contains(wrong) && !r.stdout.contains(wrong), "{r}");
+    assert!(
+        !r.stderr.contains(wrong) && !r.stdout.contains(wrong),
+        "{r}"
+    );
     runs.push(("wrong password", r));
     // A certificate refused (not pinned): refused before any password is sent.
     let bare = format!("imaps://{USER}@127.0.0.1:{}", d.imaps_port);
@@ -682,7 +728,15 @@ fn no_command_leaks_the_token() {
         (vec!["receipt", &spec, "-o", &o("t.receipt")], 0),
         (vec!["export", &spec, "-o", &o("t.zip")], 0),
         (
-            vec!["check", &o("t.zip"), &spec, "--json", &o("t.json"), "--html", &o("t.html")],
+            vec![
+                "check",
+                &o("t.zip"),
+                &spec,
+                "--json",
+                &o("t.json"),
+                "--html",
+                &o("t.html"),
+            ],
             0,
         ),
     ] {
@@ -691,7 +745,11 @@ fn no_command_leaks_the_token() {
         assert_eq!(state(&d), before, "{args:?} changed the server");
         runs.push(r);
     }
-    let refused = run_secret(&["folders", &spec], &[("MAILPROOF_TOKEN", "ya29.expired")], &tmp);
+    let refused = run_secret(
+        &["folders", &spec],
+        &[("MAILPROOF_TOKEN", "ya29.expired")],
+        &tmp,
+    );
     assert_eq!(refused.code, 2, "{refused}");
     runs.push(refused);
     let proxy = FaultProxy::start(d.imap_port, Fault::GoneMidLiteral, 2);
@@ -702,4 +760,3 @@ fn no_command_leaks_the_token() {
     let named: Vec<(&str, &Mailproof)> = runs.iter().map(|r| ("run", r)).collect();
     assert_secret_absent(TOKEN, &named, &[out.as_path(), tmp.as_path(), &d.maildir()]);
 }
-

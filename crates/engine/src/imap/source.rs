@@ -17,9 +17,7 @@ use futures_util::TryStreamExt;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
-use super::conn::{
-    Connector, Done, Fetched, ImapSession, Lost, UidFetch, server_words, silence,
-};
+use super::conn::{Connector, Done, Fetched, ImapSession, Lost, UidFetch, server_words, silence};
 use super::{Access, ImapSpec, internal_date, runtime, utf7};
 use crate::source::{
     Entry, Folder, FolderNotes, Gmail, RawMessage, Role, Sink, Source, SourceDescription,
@@ -550,9 +548,8 @@ async fn fetch_batch(
                     if pending.remove(&first) {
                         // "No longer exists" (RFC 5530 EXPUNGEISSUED) is a deletion by
                         // someone else, noted as such; any other refusal is recorded.
-                        let why = (!expunged(&words)).then(|| {
-                            format!("the server refused to give this message: {words}")
-                        });
+                        let why = (!expunged(&words))
+                            .then(|| format!("the server refused to give this message: {words}"));
                         let _ = shared.tx.send(Delivery::Gone(first, why));
                     }
                 } else {

@@ -803,6 +803,7 @@ pub fn load_receipt(path: &Path) -> Result<Receipt> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::{Sink, SourceDescription};
 
     /// Identifies like the real thing, but panics on a message that starts with `boom`.
     fn fragile(bytes: &[u8]) -> Identity {
@@ -820,6 +821,70 @@ mod tests {
             },
             entry: None,
         }
+    }
+
+    /// Two folders; reading the first yields one message, then fails with `error`.
+    struct Failing(fn() -> Error);
+
+    impl Source for Failing {
+        fn describe(&self) -> SourceDescription {
+            SourceDescription {
+                kind: "test".into(),
+                location: "failing".into(),
+            }
+        }
+
+        fn folders(&mut self) -> Result<Vec<Folder>> {
+            Ok(["INBOX", "Sent"]
+                .map(|name| Folder {
+                    path: vec![name.into()],
+                    role: None,
+                    claimed: None,
+                    bytes_hint: None,
+                    locator: name.into(),
+                })
+                .to_vec())
+        }
+
+        fn read_folder(&mut self, folder: &Folder, sink: Sink<'_>) -> Result<FolderNotes> {
+            if folder.locator == "Sent" {
+                return Ok(FolderNotes::default());
+            }
+            let _ = sink(Entry::Message(RawMessage {
+                source_id: "1".into(),
+                bytes: b"Subject: one\n\nfirst\n".to_vec(),
+                ..RawMessage::default()
+            }));
+            Err((self.0)())
+        }
+    }
+
+    #[test]
+    fn a_lost_connection_stops_the_run_and_keeps_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("r.receipt");
+        let mut gone = Failing(|| Error::Connection("the server went away".into()));
+        let err = take_receipt(&mut gone, &out, &Options::default(), &|_| {}).unwrap_err();
+        assert!(matches!(err, Error::Connection(_)), "{err}");
+        assert!(
+            !out.exists(),
+            "an unfinished receipt carries the final name"
+        );
+        let partial = std::fs::read_to_string(dir.path().join("r.receipt.partial")).unwrap();
+        assert!(partial.contains("\"source_id\":\"1\""), "{partial}");
+
+        // A folder the server refuses is that folder's error; the rest is read.
+        let mut refused = Failing(|| Error::Refused("NO not allowed".into()));
+        let opts = Options {
+            overwrite: true,
+            ..Options::default()
+        };
+        let summary = take_receipt(&mut refused, &out, &opts, &|_| {}).unwrap();
+        assert_eq!(summary.folders.len(), 2);
+        assert_eq!(
+            summary.folders[0].1.error.as_deref(),
+            Some("NO not allowed")
+        );
     }
 
     #[test]
