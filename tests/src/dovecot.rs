@@ -18,6 +18,30 @@ pub const PASSWORD: &str = "Tr0ub4dor&3-correct-horse";
 /// The one OAuth access token the server accepts (with [`Setup::oauth`]).
 pub const TOKEN: &str = "ya29.test-access-token";
 
+/// A message from the synthetic generator with CRLF line ends, as IMAP serves mail: Dovecot
+/// then gives exactly these bytes, so digests from files and from IMAP can be compared.
+pub fn message(rng: &mut crate::rng::Rng, n: usize, text_len: usize) -> Vec<u8> {
+    let mut spec = crate::synth::Spec::basic(
+        rng,
+        1_600_000_000 + n as i64 * 3600,
+        &format!("message {n}"),
+    );
+    spec.text_len = text_len;
+    crlf(&crate::synth::build(rng, &spec).bytes)
+}
+
+/// LF line ends made CRLF (those already CRLF left alone).
+pub fn crlf(lf: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lf.len() + lf.len() / 40);
+    for &b in lf {
+        if b == b'\n' && out.last() != Some(&b'\r') {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    out
+}
+
 /// The dovecot binary, if installed.
 fn binary() -> Option<PathBuf> {
     ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
@@ -362,11 +386,14 @@ service stats {{
     /// Every file under the Maildir with its name and bytes, to show nothing changed.
     pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();
-        collect(&self.maildir(), &mut out);
+        let root = self.maildir();
+        collect(&root, &mut out);
         out.retain(|(p, _)| {
             let name = p.file_name().unwrap().to_string_lossy();
-            // Dovecot's own caches and indexes may be rewritten by any session.
-            !name.starts_with("dovecot") && !p.components().any(|c| c.as_os_str() == "tmp")
+            // Dovecot's own caches and indexes may be rewritten by any session; `tmp/` inside
+            // the Maildir is its scratch space (the path above it may hold a `tmp` too).
+            let inside = p.strip_prefix(&root).expect("under the Maildir");
+            !name.starts_with("dovecot") && !inside.components().any(|c| c.as_os_str() == "tmp")
         });
         out.sort();
         out

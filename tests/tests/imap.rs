@@ -16,35 +16,14 @@ use mailproof_engine::imap::{self, Access, CredentialRequest, Credentials, Secre
 use mailproof_engine::receipt::Receipt;
 use mailproof_engine::source::Entry;
 use mailproof_tests::cli::Mailproof;
-use mailproof_tests::dovecot::{self, CuttingProxy, Dovecot, PASSWORD, Setup, TOKEN, USER};
+use mailproof_tests::dovecot::{
+    self, CuttingProxy, Dovecot, PASSWORD, Setup, TOKEN, USER, crlf, message,
+};
 use mailproof_tests::rng::Rng;
 use mailproof_tests::synth::{self, Spec};
 
 fn env() -> [(&'static str, &'static str); 1] {
     [("MAILPROOF_PASSWORD", PASSWORD)]
-}
-
-/// A message from the synthetic generator with CRLF line ends, as IMAP serves mail: Dovecot
-/// then gives exactly these bytes, so digests from files and from IMAP can be compared.
-fn message(rng: &mut Rng, n: usize, text_len: usize) -> Vec<u8> {
-    let mut spec = Spec::basic(
-        rng,
-        1_600_000_000 + n as i64 * 3600,
-        &format!("message {n}"),
-    );
-    spec.text_len = text_len;
-    crlf(&synth::build(rng, &spec).bytes)
-}
-
-fn crlf(lf: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(lf.len() + lf.len() / 40);
-    for &b in lf {
-        if b == b'\n' && out.last() != Some(&b'\r') {
-            out.push(b'\r');
-        }
-        out.push(b);
-    }
-    out
 }
 
 fn run(args: &[&str]) -> Mailproof {

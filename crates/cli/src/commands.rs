@@ -70,8 +70,21 @@ fn stopped(error: mailproof_engine::Error, out: &Path) -> anyhow::Error {
              again to continue from there (or add --force to start over)",
             out.display()
         ),
+        mailproof_engine::Error::Connection(why) if partial(out).exists() => anyhow::anyhow!(
+            "{why}\nThe run could not finish, so there is no {} yet. What was read is kept in \
+             {}.partial; run the same command again to continue from there",
+            out.display(),
+            out.display()
+        ),
         other => other.into(),
     }
+}
+
+/// `<out>.partial`, where an unfinished receipt or export is kept.
+fn partial(out: &Path) -> std::path::PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".partial");
+    name.into()
 }
 
 pub fn folders(spec: &str, json: bool, server: &ServerArgs) -> Result<Outcome> {

@@ -33,6 +33,10 @@ pub enum Error {
     /// what failed and what to try.
     #[error("{0}")]
     Connection(String),
+    /// A server answered but refused one thing (a folder, its list of messages), with its
+    /// words; unlike a lost connection, the rest of the account can still be read.
+    #[error("{0}")]
+    Refused(String),
     /// The user asked to stop.
     #[error("cancelled")]
     Cancelled,

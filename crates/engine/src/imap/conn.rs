@@ -28,8 +28,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug> Io for T {}
 
 pub(crate) type ImapSession = Session<Box<dyn Io>>;
 
-/// How long a server may stay silent before the connection counts as dropped.
-const SILENCE: Duration = Duration::from_secs(120);
+/// How long a server may stay silent before the connection counts as dropped: 120 s, or
+/// `MAILPROOF_IMAP_TIMEOUT` seconds. The variable exists so tests of stalled servers finish
+/// quickly; it also caps the pause between retries (see `source::backoff`).
+pub(crate) fn silence() -> Duration {
+    static SILENCE: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *SILENCE.get_or_init(|| {
+        std::env::var("MAILPROOF_IMAP_TIMEOUT")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&s| s > 0)
+            .map_or(Duration::from_secs(120), Duration::from_secs)
+    })
+}
 
 /// A connection that failed or dropped; worth retrying after a pause.
 #[derive(Debug)]
@@ -182,7 +193,7 @@ impl Connector {
                 }
             ))
         };
-        let greeting = tokio::time::timeout(SILENCE, client.read_response())
+        let greeting = tokio::time::timeout(silence(), client.read_response())
             .await
             .map_err(|_| lost("no greeting from the server".into()))?
             .map_err(|e| lost(format!("no greeting from the server ({e})")))?
@@ -278,7 +289,7 @@ fn certificate_problem(problem: &rustls::CertificateError) -> String {
 async fn capabilities(client: &mut Client<Box<dyn Io>>) -> std::result::Result<Vec<String>, Lost> {
     let (tx, rx) = async_channel::unbounded();
     tokio::time::timeout(
-        SILENCE,
+        silence(),
         client.run_command_and_check_ok("CAPABILITY", Some(tx)),
     )
     .await
@@ -304,7 +315,7 @@ fn capability_name(c: &imap_proto::Capability<'_>) -> String {
 pub(crate) async fn session_capabilities(
     session: &mut ImapSession,
 ) -> std::result::Result<Vec<String>, Lost> {
-    let caps = tokio::time::timeout(SILENCE, session.capabilities())
+    let caps = tokio::time::timeout(silence(), session.capabilities())
         .await
         .map_err(|_| Lost("no answer to CAPABILITY".into()))??;
     Ok(caps
@@ -535,12 +546,12 @@ impl<'a> UidFetch<'a> {
             return Ok(None);
         }
         loop {
-            let response = tokio::time::timeout(SILENCE, self.session.read_response())
+            let response = tokio::time::timeout(silence(), self.session.read_response())
                 .await
                 .map_err(|_| {
                     Lost(format!(
                         "the server sent nothing for {} s",
-                        SILENCE.as_secs()
+                        silence().as_secs()
                     ))
                 })??
                 .ok_or_else(|| Lost("the server closed the connection".into()))?;

@@ -17,7 +17,7 @@ use futures_util::TryStreamExt;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
-use super::conn::{Connector, Done, Fetched, ImapSession, Lost, UidFetch, server_words};
+use super::conn::{Connector, Done, Fetched, ImapSession, Lost, UidFetch, server_words, silence};
 use super::{Access, ImapSpec, internal_date, runtime, utf7};
 use crate::source::{
     Entry, Folder, FolderNotes, Gmail, RawMessage, Role, Sink, Source, SourceDescription,
@@ -224,7 +224,7 @@ impl Source for ImapSource {
                     std::thread::sleep(backoff(attempt));
                 }
                 Err(Indexing::Refused(words)) => {
-                    return Err(Error::Connection(format!(
+                    return Err(Error::Refused(format!(
                         "{}: the server refused to list the messages of {}: {words}",
                         connector.spec.location(),
                         folder.name()
@@ -273,8 +273,15 @@ impl Source for ImapSource {
                 self.idle.push(session);
             }
         }
-        outcome
-            .map_err(|e| Error::Connection(format!("{}: {e}", self.connector.spec.location())))?;
+        // The folder could not be read to its end: the server went away or stopped answering.
+        // That ends the run (a receipt must not look complete), not just this folder.
+        outcome.map_err(|e| {
+            Error::Connection(format!(
+                "{}: reading {} stopped: {e}",
+                self.connector.spec.location(),
+                folder.name()
+            ))
+        })?;
         let mut notes = FolderNotes::default();
         notes.notes.push(format!("UIDVALIDITY {uidvalidity}"));
         if !order.vanished.is_empty() {
@@ -308,12 +315,15 @@ async fn index(
     session: &mut ImapSession,
     mailbox: &str,
 ) -> std::result::Result<(u32, Vec<(u32, u32)>), Indexing> {
-    let examined = session.examine(mailbox).await.map_err(|e| match e {
-        async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
-            Indexing::Refused(server_words(&e))
-        }
-        other => Indexing::Lost(other.into()),
-    })?;
+    let examined = tokio::time::timeout(silence(), session.examine(mailbox))
+        .await
+        .map_err(|_| Lost("no answer to EXAMINE".into()))?
+        .map_err(|e| match e {
+            async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
+                Indexing::Refused(server_words(&e))
+            }
+            other => Indexing::Lost(other.into()),
+        })?;
     let uidvalidity = examined.uid_validity.unwrap_or(0);
     let mut list = Vec::with_capacity(examined.exists as usize);
     if examined.exists > 0 {
@@ -452,15 +462,18 @@ async fn ready<'s>(
     }
     let s = session.as_mut().expect("opened above");
     if !*examined {
-        let mailbox = s.examine(&shared.mailbox).await.map_err(|e| match e {
-            async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
-                Retry::Fatal(format!(
-                    "the server refused to open the folder again: {}",
-                    server_words(&e)
-                ))
-            }
-            other => Retry::Lost(other.to_string()),
-        })?;
+        let mailbox = tokio::time::timeout(silence(), s.examine(&shared.mailbox))
+            .await
+            .map_err(|_| Retry::Lost("no answer to EXAMINE".into()))?
+            .map_err(|e| match e {
+                async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
+                    Retry::Fatal(format!(
+                        "the server refused to open the folder again: {}",
+                        server_words(&e)
+                    ))
+                }
+                other => Retry::Lost(other.to_string()),
+            })?;
         if mailbox.uid_validity.unwrap_or(0) != shared.uidvalidity {
             return Err(Retry::Fatal(format!(
                 "the folder's UIDVALIDITY changed from {} to {} while it was being read (the server renumbered its messages); read it again",
@@ -513,7 +526,7 @@ async fn fetch_batch(
             uid_set(pending.iter().copied())
         };
         let before = pending.len();
-        let result = fetch_set(shared, s, &set, batch, &mut pending).await;
+        let result = fetch_set(shared, s, &set, batch, uids, &mut pending).await;
         if pending.len() < before {
             failures = 0;
         }
@@ -533,8 +546,11 @@ async fn fetch_batch(
                     tokio::time::sleep(pause.max(backoff(failures))).await;
                 } else if single {
                     if pending.remove(&first) {
-                        let why = format!("the server refused to give this message: {words}");
-                        let _ = shared.tx.send(Delivery::Gone(first, Some(why)));
+                        // "No longer exists" (RFC 5530 EXPUNGEISSUED) is a deletion by
+                        // someone else, noted as such; any other refusal is recorded.
+                        let why = (!expunged(&words))
+                            .then(|| format!("the server refused to give this message: {words}"));
+                        let _ = shared.tx.send(Delivery::Gone(first, why));
                     }
                 } else {
                     single = true;
@@ -577,11 +593,23 @@ async fn fetch_set(
     session: &mut ImapSession,
     set: &str,
     batch: usize,
+    listed: &[(u32, u32)],
     pending: &mut BTreeSet<u32>,
 ) -> std::result::Result<Done, Lost> {
     let mut fetch = UidFetch::start(session, set, &shared.items).await?;
     while let Some(f) = fetch.next().await? {
         if f.body.is_none() || !pending.contains(&f.uid) {
+            continue;
+        }
+        // An empty body for a message the server gave a size to is not the message: Dovecot
+        // answers so for one whose file was deleted since the index was made. It stays
+        // pending, so it is asked for alone and ends as gone or refused, never as empty mail.
+        // (Its RFC822.SIZE then says 0 as well, so the size from the index decides.)
+        let indexed = listed
+            .binary_search_by_key(&f.uid, |&(uid, _)| uid)
+            .map_or(0, |i| listed[i].1);
+        let sized = indexed > 0 || f.size.is_some_and(|n| n > 0);
+        if f.body.as_ref().is_some_and(Vec::is_empty) && sized {
             continue;
         }
         let size = f.body.as_ref().map_or(0, |b| b.len() as u64);
@@ -600,9 +628,12 @@ async fn fetch_set(
     Ok(fetch.done.unwrap_or(Done::Ok))
 }
 
-/// Back-off before retry `n` (1-based): 250 ms doubling, at most 30 s.
+/// Back-off before retry `n` (1-based): 250 ms doubling, at most 30 s, and never longer than
+/// the server may stay silent (so a short `MAILPROOF_IMAP_TIMEOUT` also shortens the waits).
 fn backoff(n: u32) -> Duration {
-    Duration::from_millis(250u64 << n.saturating_sub(1).min(7)).min(Duration::from_secs(30))
+    Duration::from_millis(250u64 << n.saturating_sub(1).min(7))
+        .min(Duration::from_secs(30))
+        .min(silence())
 }
 
 /// When a refusal is the server asking to slow down, how long to wait. Microsoft 365 says
@@ -620,6 +651,13 @@ fn throttled(words: &str) -> Option<Duration> {
     }
     (lower.contains("throttl") || lower.contains("limit") || lower.contains("unavailable"))
         .then(|| Duration::from_secs(1))
+}
+
+/// True when a refusal says the message was deleted meanwhile (RFC 5530 `EXPUNGEISSUED`,
+/// or the words servers use for it).
+fn expunged(words: &str) -> bool {
+    let lower = words.to_ascii_lowercase();
+    lower.contains("expungeissued") || lower.contains("no longer exist")
 }
 
 /// Bytes fetched but not yet taken by the reader. Messages of the batch the reader is on are
@@ -820,6 +858,10 @@ mod tests {
         );
         assert!(throttled("[LIMIT] Too many commands").is_some());
         assert!(throttled("Message not found").is_none());
+        assert!(expunged(
+            "[EXPUNGEISSUED] Some of the requested messages no longer exist"
+        ));
+        assert!(!expunged("[SERVERBUG] Internal error"));
     }
 
     #[test]

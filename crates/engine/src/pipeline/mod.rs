@@ -194,10 +194,11 @@ impl Output {
             .map_err(|e| Error::io("cannot rename into place", &self.target, e))
     }
 
-    /// After a failure: removes the unfinished files, and passes the error on. A cancelled run
-    /// keeps them, so that running the same command again continues where it stopped.
+    /// After a failure: removes the unfinished files, and passes the error on. A cancelled run,
+    /// or one whose server went away, keeps them, so that running the same command again
+    /// continues where it stopped.
     fn abandon(self, error: Error) -> Error {
-        if !matches!(error, Error::Cancelled) {
+        if !matches!(error, Error::Cancelled | Error::Connection(_)) {
             self.remove_unfinished();
         }
         error
@@ -585,6 +586,13 @@ fn read_all(
         }
         let end = match read {
             Ok(Ok(notes)) => Ok(notes),
+            // A server that went away mid-folder ends the run: recording it as this folder's
+            // error would make a receipt that looks finished while the rest of the folder and
+            // the folders after it were never read. What was read is kept for resuming.
+            Ok(Err(e @ Error::Connection(_))) => {
+                let _ = send(Item::Abort(e));
+                return;
+            }
             Ok(Err(e)) => Err(e.to_string()),
             Err(panic) => Err(format!(
                 "internal error while reading this folder ({}); the messages before it are recorded",
@@ -795,6 +803,7 @@ pub fn load_receipt(path: &Path) -> Result<Receipt> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::{Sink, SourceDescription};
 
     /// Identifies like the real thing, but panics on a message that starts with `boom`.
     fn fragile(bytes: &[u8]) -> Identity {
@@ -812,6 +821,70 @@ mod tests {
             },
             entry: None,
         }
+    }
+
+    /// Two folders; reading the first yields one message, then fails with `error`.
+    struct Failing(fn() -> Error);
+
+    impl Source for Failing {
+        fn describe(&self) -> SourceDescription {
+            SourceDescription {
+                kind: "test".into(),
+                location: "failing".into(),
+            }
+        }
+
+        fn folders(&mut self) -> Result<Vec<Folder>> {
+            Ok(["INBOX", "Sent"]
+                .map(|name| Folder {
+                    path: vec![name.into()],
+                    role: None,
+                    claimed: None,
+                    bytes_hint: None,
+                    locator: name.into(),
+                })
+                .to_vec())
+        }
+
+        fn read_folder(&mut self, folder: &Folder, sink: Sink<'_>) -> Result<FolderNotes> {
+            if folder.locator == "Sent" {
+                return Ok(FolderNotes::default());
+            }
+            let _ = sink(Entry::Message(RawMessage {
+                source_id: "1".into(),
+                bytes: b"Subject: one\n\nfirst\n".to_vec(),
+                ..RawMessage::default()
+            }));
+            Err((self.0)())
+        }
+    }
+
+    #[test]
+    fn a_lost_connection_stops_the_run_and_keeps_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("r.receipt");
+        let mut gone = Failing(|| Error::Connection("the server went away".into()));
+        let err = take_receipt(&mut gone, &out, &Options::default(), &|_| {}).unwrap_err();
+        assert!(matches!(err, Error::Connection(_)), "{err}");
+        assert!(
+            !out.exists(),
+            "an unfinished receipt carries the final name"
+        );
+        let partial = std::fs::read_to_string(dir.path().join("r.receipt.partial")).unwrap();
+        assert!(partial.contains("\"source_id\":\"1\""), "{partial}");
+
+        // A folder the server refuses is that folder's error; the rest is read.
+        let mut refused = Failing(|| Error::Refused("NO not allowed".into()));
+        let opts = Options {
+            overwrite: true,
+            ..Options::default()
+        };
+        let summary = take_receipt(&mut refused, &out, &opts, &|_| {}).unwrap();
+        assert_eq!(summary.folders.len(), 2);
+        assert_eq!(
+            summary.folders[0].1.error.as_deref(),
+            Some("NO not allowed")
+        );
     }
 
     #[test]
