@@ -33,9 +33,12 @@ pub fn tree(dir: &Path) -> Tree {
     out
 }
 
-/// Every file under a folder (full paths), sorted.
+/// Every file under a folder (full paths), sorted; nothing for a folder that does not exist.
 pub fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
+    if !dir.exists() {
+        return out;
+    }
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in fs::read_dir(&d).expect("a readable folder") {

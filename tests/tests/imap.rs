@@ -60,7 +60,7 @@ fn assert_no_password(runs: &[&Mailproof], dir: &Path) {
             "{r}"
         );
     }
-    for entry in walk(dir) {
+    for entry in mailproof_tests::tree::files(dir) {
         let bytes = fs::read(&entry).unwrap();
         assert!(
             !bytes
@@ -70,19 +70,6 @@ fn assert_no_password(runs: &[&Mailproof], dir: &Path) {
             entry.display()
         );
     }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).unwrap().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// A multi-folder account: INBOX with keywords, Sent and Trash (special use), a modified

@@ -497,23 +497,6 @@ fn a_resume_after_uidvalidity_changed_is_refused_plainly() {
     );
 }
 
-/// Every file under `dir`.
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let p = entry.path();
-        if p.is_dir() && !p.is_symlink() {
-            out.extend(walk(&p));
-        } else if p.is_file() {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// Fails if `secret` is in any output, or in any file under `dirs` (each zip entry inflated
 /// and searched too).
 fn assert_secret_absent(secret: &str, runs: &[(&str, &Mailproof)], dirs: &[&Path]) {
@@ -527,7 +510,7 @@ fn assert_secret_absent(secret: &str, runs: &[(&str, &Mailproof)], dirs: &[&Path
     }
     let mut zips = 0;
     for dir in dirs {
-        for file in walk(dir) {
+        for file in mailproof_tests::tree::files(dir) {
             let bytes = fs::read(&file).unwrap_or_default();
             assert!(!holds(&bytes), "the secret is in {}", file.display());
             if !bytes.starts_with(b"PK\x03\x04") {

@@ -9,7 +9,7 @@ use futures_util::TryStreamExt;
 use tokio::runtime::Runtime;
 
 use super::conn::{Connector, ImapSession, server_words};
-use super::{Access, ImapSpec, internal_date, runtime, utf7};
+use super::{Access, ImapSpec, connect, internal_date, utf7};
 use crate::destination::{Destination, NewMessage};
 use crate::source::{Folder, Role, SourceDescription};
 use crate::{Error, Result};
@@ -27,13 +27,7 @@ pub struct ImapDestination {
 impl ImapDestination {
     /// Connects, logs in and lists the existing folders.
     pub fn open(spec: &ImapSpec, access: &Access) -> Result<Self> {
-        let rt = runtime()?;
-        let connector = Arc::new(Connector::new(
-            access.apply(spec),
-            access.credentials.clone(),
-            access.side,
-        ));
-        let mut session = rt.block_on(connector.open())?;
+        let (rt, connector, mut session) = connect(spec, access)?;
         let fail = |e: async_imap::error::Error| {
             Error::Connection(format!(
                 "{}: LIST failed: {}",

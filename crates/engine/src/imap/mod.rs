@@ -101,6 +101,26 @@ pub fn open_destination(
     )?))
 }
 
+/// Starts the runtime, connects and logs in: what a source and a destination both do first,
+/// so that a wrong host, certificate or password is reported at once.
+fn connect(
+    spec: &ImapSpec,
+    access: &Access,
+) -> Result<(
+    tokio::runtime::Runtime,
+    Arc<conn::Connector>,
+    conn::ImapSession,
+)> {
+    let rt = runtime()?;
+    let connector = Arc::new(conn::Connector::new(
+        access.apply(spec),
+        access.credentials.clone(),
+        access.side,
+    ));
+    let session = rt.block_on(connector.open())?;
+    Ok((rt, connector, session))
+}
+
 /// The runtime a source or destination drives its connections on: two threads, which is
 /// plenty for network waits and TLS, and leaves the cores to hashing.
 fn runtime() -> Result<tokio::runtime::Runtime> {

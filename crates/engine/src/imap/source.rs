@@ -18,7 +18,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
 use super::conn::{Connector, Done, Fetched, ImapSession, Lost, UidFetch, server_words, silence};
-use super::{Access, ImapSpec, internal_date, runtime, utf7};
+use super::{Access, ImapSpec, connect, internal_date, utf7};
 use crate::source::{
     Entry, Folder, FolderNotes, Gmail, RawMessage, Role, Sink, Source, SourceDescription,
 };
@@ -47,13 +47,7 @@ pub struct ImapSource {
 impl ImapSource {
     /// Connects and logs in, so a wrong host, certificate or password is reported at once.
     pub fn open(spec: &ImapSpec, access: &Access) -> Result<Self> {
-        let rt = runtime()?;
-        let connector = Arc::new(Connector::new(
-            access.apply(spec),
-            access.credentials.clone(),
-            access.side,
-        ));
-        let mut session = rt.block_on(connector.open())?;
+        let (rt, connector, mut session) = connect(spec, access)?;
         let caps = rt
             .block_on(super::conn::session_capabilities(&mut session))
             .map_err(|e| lost(&connector, e))?;
