@@ -39,6 +39,11 @@ pub fn app_error(error: Error, what: Option<&str>) -> AppError {
             ErrorKind::DiskFull,
             "The disk is full. Free some space, or choose another place to save, then try again.",
         ),
+        Error::Refused(_) => (
+            ErrorKind::Connection,
+            "The server refused to open this folder; the message above gives its words. Try \
+             again later, or ask your helpdesk.",
+        ),
         Error::Connection(_) => (
             ErrorKind::Connection,
             "Check the server name and port, the password, and that this computer is online; \
