@@ -15,10 +15,6 @@ pub fn app_error(error: Error, what: Option<&str>) -> AppError {
             "Choose the folder that holds the mail (for Maildir, the one with cur and new inside), \
              an mbox or .eml file, or a Mailproof receipt or archive.",
         ),
-        Error::Io { source, .. } if source.kind() == Io::StorageFull => (
-            ErrorKind::DiskFull,
-            "The disk is full. Free some space, or choose another place to save, then try again.",
-        ),
         Error::Io { source, .. } if source.kind() == Io::PermissionDenied => (
             ErrorKind::Io,
             "You may not read or write there. Choose another place, or ask your helpdesk.",
@@ -52,8 +48,9 @@ pub fn app_error(error: Error, what: Option<&str>) -> AppError {
         ),
         Error::Cancelled => (
             ErrorKind::Cancelled,
-            "Your mailbox is unchanged and nothing half-written was left behind; start again \
-             when you are ready.",
+            "Your mailbox is unchanged and nothing unfinished carries the file's name. Start \
+             again with the same file when you are ready: what was done is kept and the run \
+             continues from there.",
         ),
     };
     let message = match (what, &error) {
@@ -99,7 +96,7 @@ mod tests {
         let shown = app_error(e, None);
         assert_eq!(shown.kind, ErrorKind::DiskFull);
         assert!(
-            shown.message.starts_with("Cannot write /media/usb/a.zip"),
+            shown.message.starts_with("Not enough space to write /media/usb/a.zip"),
             "{}",
             shown.message
         );

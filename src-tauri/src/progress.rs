@@ -63,6 +63,18 @@ impl<'a> Forwarder<'a> {
                 progress.messages_done = *messages_done;
                 progress.bytes_done = *bytes_done;
             }
+            Event::Resumed {
+                messages_done,
+                bytes_done,
+            } => {
+                progress.messages_done = *messages_done;
+                progress.bytes_done = *bytes_done;
+                progress.warnings.push(format!(
+                    "Continuing the interrupted run: {} already done are kept.",
+                    mailproof_engine::units::plural(*messages_done, "message", "messages")
+                ));
+                urgent = true;
+            }
             Event::Warning { message } => {
                 progress.warnings.push(message.clone());
                 urgent = true;

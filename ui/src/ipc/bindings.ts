@@ -11,7 +11,7 @@ message: string,
  */
 hint: string, };
 
-export type ErrorKind = "notAMailbox" | "io" | "diskFull" | "damaged" | "usage" | "unsupported" | "cancelled" | "busy";
+export type ErrorKind = "notAMailbox" | "io" | "diskFull" | "damaged" | "usage" | "connection" | "cancelled" | "busy";
 
 export type Task = "receipt" | "export" | "check";
 
