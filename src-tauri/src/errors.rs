@@ -96,7 +96,9 @@ mod tests {
         let shown = app_error(e, None);
         assert_eq!(shown.kind, ErrorKind::DiskFull);
         assert!(
-            shown.message.starts_with("Not enough space to write /media/usb/a.zip"),
+            shown
+                .message
+                .starts_with("Not enough space to write /media/usb/a.zip"),
             "{}",
             shown.message
         );
