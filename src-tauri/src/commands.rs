@@ -10,14 +10,15 @@ use mailproof_engine::check::{self, CheckReport, Difference, Grade, Status, html
 use mailproof_engine::pipeline::{self, Options, Summary};
 use mailproof_engine::progress::CancelToken;
 use mailproof_engine::receipt::Receipt;
+use mailproof_engine::restore::{self, Phase};
 use mailproof_engine::source;
 use mailproof_engine::sources::Input;
 
 use crate::errors::{app_error, busy};
 use crate::ipc::{
     AppError, CheckFolder, CheckMessage, CheckResult, CheckSide, FolderDone, FolderInfo,
-    FolderList, FoundMailbox, MailboxRef, MessageProblem, Progress, ReportFormat, RunResult,
-    SaveTarget, Task,
+    FolderList, FoundMailbox, MailboxRef, MessageProblem, Progress, ReportFormat, RestoreResult,
+    RunResult, SaveTarget, Task,
 };
 use crate::progress::Forwarder;
 use crate::remote;
@@ -364,6 +365,73 @@ pub fn check(
     }
     let result = check_result(&report);
     *session.report.lock().unwrap_or_else(|p| p.into_inner()) = Some(report);
+    Ok(result)
+}
+
+/// Puts back into `mailbox` what it is missing from the archive at `archive`, then checks it
+/// again; the new report replaces the last one, for saving and the ticket summary. Only
+/// missing copies are appended, each checked against its digest first; nothing in the mailbox
+/// is changed or deleted, so running it again appends nothing.
+pub fn restore(
+    session: &Session,
+    archive: &Path,
+    mailbox: &MailboxRef,
+    send: &(dyn Fn(&Progress) + Sync),
+) -> Result<RestoreResult, AppError> {
+    let (_running, cancel) = session.start()?;
+    let spec = remote::check_spec(mailbox)?;
+    let opts = restore::Options {
+        read: Options {
+            cancel,
+            access: remote::access(mailbox),
+            ..Options::default()
+        },
+        ..restore::Options::default()
+    };
+    let checking = Forwarder::new("Checking your mailbox", send);
+    let appending = Forwarder::new("Putting the missing messages back", send);
+    let rechecking = Forwarder::new("Checking your mailbox again", send);
+    let outcome = restore::restore(archive, &spec, &opts, &|phase, e| match phase {
+        Phase::Checking => checking.observe(e),
+        Phase::Appending => appending.observe(e),
+        Phase::Rechecking => rechecking.observe(e),
+    })
+    .map_err(|e| app_error(e, Some(&mailbox.spec)))?;
+    let s = &outcome.summary;
+    let planned = outcome.plan.messages.len() as u64;
+    let said = if planned == 0 {
+        "Nothing to put back: your mailbox is missing nothing from this archive.".to_string()
+    } else if s.cancelled {
+        format!(
+            "Stopped: {} of {planned} put back. Restore again to put back the rest.",
+            plural(s.appended, "message was", "messages were")
+        )
+    } else {
+        format!(
+            "{} put back into your mailbox.",
+            plural(s.appended, "message was", "messages were")
+        )
+    };
+    let result = RestoreResult {
+        said,
+        appended: s.appended,
+        skipped: s
+            .skipped
+            .iter()
+            .map(|k| CheckMessage {
+                date: k.date.map(when).unwrap_or_default(),
+                from: k.from.clone().unwrap_or_default(),
+                subject: k.subject.clone().unwrap_or_default(),
+                folder: k.folder.clone(),
+                now_in: None,
+                reason: k.reason.clone(),
+            })
+            .collect(),
+        cancelled: s.cancelled,
+        notes: s.notes.clone(),
+        check: check_result(outcome.current()),
+    };
+    *session.report.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.current().clone());
     Ok(result)
 }
 

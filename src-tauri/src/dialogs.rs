@@ -57,6 +57,11 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, answers: &Answers, pick: Pick) -> Op
             .add_filter("Receipts and archives", &["receipt", "zip"])
             .add_filter("All files", &["*"])
             .blocking_pick_file(),
+        Pick::Archive => dialog
+            .set_title("Choose the archive exported before the migration")
+            .add_filter("Archives", &["zip"])
+            .add_filter("All files", &["*"])
+            .blocking_pick_file(),
         Pick::Profile => dialog
             .set_title("Choose the connection profile from your helpdesk")
             .add_filter("Connection profiles", &["json", "mailproof"])

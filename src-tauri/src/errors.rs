@@ -40,6 +40,12 @@ pub fn app_error(error: Error, what: Option<&str>) -> AppError {
             "The server refused to open this folder; the message above gives its words. Try \
              again later, or ask your helpdesk.",
         ),
+        Error::Connection(m) if m.contains(CERTIFICATE_REFUSED) => (
+            ErrorKind::Connection,
+            "Ask your helpdesk whether this fingerprint is your server's. If it is, type it in \
+             the Certificate field under the password (or load the connection profile they send), \
+             then try again. Never accept a fingerprint nobody confirmed.",
+        ),
         Error::Connection(_) => (
             ErrorKind::Connection,
             "Check the server name and port, the password, and that this computer is online; \
@@ -55,6 +61,10 @@ pub fn app_error(error: Error, what: Option<&str>) -> AppError {
     };
     let message = match (what, &error) {
         (_, Error::Cancelled) => "Stopped before the end, as you asked.".to_string(),
+        // The engine goes on to say how to pin it on the command line; the hint says it here.
+        (_, Error::Connection(m)) if m.contains(CERTIFICATE_REFUSED) => {
+            m.split(". If you know").next().unwrap_or(m).to_string() + "."
+        }
         (Some(what), Error::Usage(m)) if !m.contains(what) => format!("{what}: {m}"),
         _ => error.to_string(),
     };
@@ -64,6 +74,9 @@ pub fn app_error(error: Error, what: Option<&str>) -> AppError {
         hint: hint.to_string(),
     }
 }
+
+/// The engine's words when a server's certificate is not trusted.
+const CERTIFICATE_REFUSED: &str = "TLS certificate was refused";
 
 /// Another run is in progress.
 pub fn busy() -> AppError {
@@ -103,6 +116,25 @@ mod tests {
             shown.message
         );
         assert!(shown.hint.contains("Free some space"));
+    }
+
+    #[test]
+    fn an_untrusted_certificate_says_what_to_do_in_the_app() {
+        let e = Error::Connection(
+            "imaps://ann@mail.example.com:993: the server's TLS certificate was refused: it is \
+             self-signed. Its fingerprint is SHA256:AB:CD. If you know this is your server's own \
+             certificate, pin it: add ?cert=SHA256:AB:CD to the spec, or pass --cert SHA256:AB:CD"
+                .into(),
+        );
+        let shown = app_error(e, None);
+        assert_eq!(shown.kind, ErrorKind::Connection);
+        assert!(
+            shown.message.ends_with("Its fingerprint is SHA256:AB:CD."),
+            "{}",
+            shown.message
+        );
+        assert!(!shown.message.contains("--cert"), "{}", shown.message);
+        assert!(shown.hint.contains("Certificate field"), "{}", shown.hint);
     }
 
     #[test]

@@ -124,16 +124,6 @@ pub struct ConnectionReport {
     pub messages: u64,
 }
 
-/// What this build of the app can do, so screens explain what is not there yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct Capabilities {
-    /// Restoring missing messages into a mailbox.
-    pub restore: bool,
-    /// Why restore is not available, in plain words, when it is not.
-    pub restore_note: Option<String>,
-}
-
 /// The state of a long operation, sent over its channel at most about ten times a second;
 /// the last one (`finished` set) is always delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -268,6 +258,23 @@ pub struct CheckResult {
     pub notes: Vec<String>,
 }
 
+/// What a restore did, and the check of the mailbox afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreResult {
+    /// What happened, in one sentence: how many messages were put back, and where.
+    pub said: String,
+    pub appended: u64,
+    /// Missing messages whose archive copy is damaged or absent: never appended.
+    pub skipped: Vec<CheckMessage>,
+    /// Stopped on request; running the restore again appends what is still missing.
+    pub cancelled: bool,
+    /// What the destination could not keep (e.g. flags), in its own words.
+    pub notes: Vec<String>,
+    /// The mailbox as it is now, checked against the archive's receipt.
+    pub check: CheckResult,
+}
+
 /// The engine's summary of a check for a helpdesk ticket, and whether it is on the clipboard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -295,6 +302,8 @@ pub enum Pick {
     MailboxFile,
     /// A receipt or archive taken before.
     Receipt,
+    /// An archive exported before, to restore from.
+    Archive,
     /// A connection profile from a helpdesk.
     Profile,
 }
@@ -312,7 +321,6 @@ pub fn typescript() -> String {
         FolderList::decl(&cfg),
         SaveTarget::decl(&cfg),
         ConnectionReport::decl(&cfg),
-        Capabilities::decl(&cfg),
         Progress::decl(&cfg),
         FolderDone::decl(&cfg),
         RunResult::decl(&cfg),
@@ -321,6 +329,7 @@ pub fn typescript() -> String {
         CheckFolder::decl(&cfg),
         CheckMessage::decl(&cfg),
         CheckResult::decl(&cfg),
+        RestoreResult::decl(&cfg),
         TicketSummary::decl(&cfg),
         ReportFormat::decl(&cfg),
         Pick::decl(&cfg),

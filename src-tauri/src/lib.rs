@@ -1,5 +1,5 @@
 //! The Mailproof desktop app: a thin Tauri shell over the engine. Each command here moves its
-//! arguments to a plain function in [`commands`] (or [`remote`] for accounts and restore), on a
+//! arguments to a plain function in [`commands`] (or [`remote`] for accounts), on a
 //! blocking thread for long work, and forwards progress through a [`Channel`].
 
 pub mod commands;
@@ -18,8 +18,8 @@ use tauri_plugin_clipboard_manager::ClipboardExt;
 use commands::Session;
 use dialogs::Answers;
 use ipc::{
-    AppError, Capabilities, CheckResult, ConnectionReport, FolderList, FoundMailbox, MailboxRef,
-    Pick, Progress, ReportFormat, RunResult, SaveTarget, Task, TicketSummary,
+    AppError, CheckResult, ConnectionReport, FolderList, FoundMailbox, MailboxRef, Pick, Progress,
+    ReportFormat, RestoreResult, RunResult, SaveTarget, Task, TicketSummary,
 };
 
 /// Runs blocking engine work off the main thread, so the window stays responsive.
@@ -42,11 +42,6 @@ fn sender(channel: Channel<Progress>) -> impl Fn(&Progress) + Sync {
     move |p: &Progress| {
         let _ = channel.send(p.clone());
     }
-}
-
-#[tauri::command]
-fn capabilities() -> Capabilities {
-    remote::capabilities()
 }
 
 #[tauri::command]
@@ -147,6 +142,21 @@ async fn run_check(
 }
 
 #[tauri::command]
+async fn run_restore(
+    app: AppHandle,
+    archive: String,
+    mailbox: MailboxRef,
+    on_progress: Channel<Progress>,
+) -> Result<RestoreResult, AppError> {
+    blocking(move || {
+        let session = app.state::<Session>();
+        let send = sender(on_progress);
+        commands::restore(&session, &PathBuf::from(archive), &mailbox, &send)
+    })
+    .await
+}
+
+#[tauri::command]
 fn cancel_run(session: State<'_, Session>) -> bool {
     session.cancel()
 }
@@ -212,7 +222,6 @@ pub fn run() {
             }
         })
         .invoke_handler(tauri::generate_handler![
-            capabilities,
             find_mailboxes,
             list_folders,
             test_connection,
@@ -221,6 +230,7 @@ pub fn run() {
             choose_output,
             run_task,
             run_check,
+            run_restore,
             cancel_run,
             save_report,
             ticket_summary,

@@ -8,7 +8,7 @@ use mailproof_engine::imap::{Access, CredentialRequest, Credentials, Secret};
 use mailproof_engine::sources::{self, Input};
 
 use crate::errors::app_error;
-use crate::ipc::{AppError, Capabilities, ConnectionReport, ErrorKind, MailboxRef};
+use crate::ipc::{AppError, ConnectionReport, ErrorKind, MailboxRef};
 
 /// True for a server account rather than a path.
 pub fn is_account(spec: &str) -> bool {
@@ -69,19 +69,6 @@ pub fn test_connection(mailbox: &MailboxRef) -> Result<ConnectionReport, AppErro
             message: "This is a receipt, not a mailbox to connect to.".into(),
             hint: "Choose the account or mailbox itself.".into(),
         }),
-    }
-}
-
-/// What this build can do beyond receipts, exports and checks.
-pub fn capabilities() -> crate::ipc::Capabilities {
-    Capabilities {
-        restore: false,
-        restore_note: Some(
-            "Restoring from this window is not available in this version of Mailproof. Your \
-             helpdesk can restore the missing messages from your archive with the command \
-             `mailproof restore ARCHIVE ACCOUNT`; the report lists which ones are missing."
-                .into(),
-        ),
     }
 }
 

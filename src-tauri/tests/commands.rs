@@ -194,6 +194,96 @@ fn check_names_the_missing_messages_and_saves_every_report() {
 }
 
 #[test]
+fn restore_puts_back_exactly_the_missing_messages_then_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = migration(dir.path());
+    let session = Session::default();
+    let archive = dir.path().join("before.zip");
+    commands::run(
+        &session,
+        Task::Export,
+        &local(&dir.path().join("before")),
+        Vec::new(),
+        &archive,
+        &Collected::new().send(),
+    )
+    .unwrap();
+    let after = local(&dir.path().join("after"));
+    let missing = m.count(Expect::Missing) as u64;
+    assert!(missing > 0);
+
+    let progress = Collected::new();
+    let restored = commands::restore(&session, &archive, &after, &progress.send()).unwrap();
+    assert_eq!(restored.appended, missing, "{}", restored.said);
+    assert!(!restored.cancelled && restored.skipped.is_empty());
+    assert!(
+        restored
+            .said
+            .starts_with(&format!("{missing} messages were put back")),
+        "{}",
+        restored.said
+    );
+    assert!(restored.check.complete, "{}", restored.check.verdict);
+    assert_eq!(restored.check.missing_total, 0);
+    let phases: Vec<String> = progress
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p.phase.clone())
+        .collect();
+    for phase in [
+        "Checking your mailbox",
+        "Putting the missing messages back",
+        "Checking your mailbox again",
+    ] {
+        assert!(
+            phases.iter().any(|p| p == phase),
+            "no {phase:?} in {phases:?}"
+        );
+    }
+    // The saved report and the summary describe the mailbox as it is now.
+    let summary = commands::ticket_summary(&session).unwrap();
+    assert!(summary.contains(&restored.check.verdict), "{summary}");
+
+    // A check of its own agrees, and a second restore appends nothing.
+    let check = commands::check(
+        &session,
+        &archive.display().to_string(),
+        &after,
+        None,
+        &Collected::new().send(),
+    )
+    .unwrap();
+    assert!(check.complete, "{}", check.verdict);
+    let again = commands::restore(&session, &archive, &after, &Collected::new().send()).unwrap();
+    assert_eq!(again.appended, 0);
+    assert!(
+        again.said.starts_with("Nothing to put back"),
+        "{}",
+        again.said
+    );
+
+    // A receipt holds no messages to put back: said plainly.
+    let receipt = dir.path().join("before.receipt");
+    commands::run(
+        &session,
+        Task::Receipt,
+        &local(&dir.path().join("before")),
+        Vec::new(),
+        &receipt,
+        &Collected::new().send(),
+    )
+    .unwrap();
+    let refused =
+        commands::restore(&session, &receipt, &after, &Collected::new().send()).unwrap_err();
+    assert!(
+        !refused.message.is_empty() && !refused.hint.is_empty(),
+        "{refused:?}"
+    );
+}
+
+#[test]
 fn a_cancelled_run_leaves_nothing_under_the_final_name() {
     let dir = tempfile::tempdir().unwrap();
     migration(dir.path());

@@ -55,16 +55,6 @@ freeBytes: number | null, };
 
 export type ConnectionReport = { folders: number, messages: number, };
 
-export type Capabilities = { 
-/**
- * Restoring missing messages into a mailbox.
- */
-restore: boolean, 
-/**
- * Why restore is not available, in plain words, when it is not.
- */
-restoreNote: string | null, };
-
 export type Progress = { 
 /**
  * What is being done, e.g. "Reading the new mailbox".
@@ -154,8 +144,30 @@ complete: boolean, before: CheckSide, after: CheckSide, folders: Array<CheckFold
  */
 missingTotal: number, alteredTotal: number, movedTotal: number, notes: Array<string>, };
 
+export type RestoreResult = { 
+/**
+ * What happened, in one sentence: how many messages were put back, and where.
+ */
+said: string, appended: number, 
+/**
+ * Missing messages whose archive copy is damaged or absent: never appended.
+ */
+skipped: Array<CheckMessage>, 
+/**
+ * Stopped on request; running the restore again appends what is still missing.
+ */
+cancelled: boolean, 
+/**
+ * What the destination could not keep (e.g. flags), in its own words.
+ */
+notes: Array<string>, 
+/**
+ * The mailbox as it is now, checked against the archive's receipt.
+ */
+check: CheckResult, };
+
 export type TicketSummary = { text: string, copied: boolean, };
 
 export type ReportFormat = "html" | "json" | "csv";
 
-export type Pick = "mailboxFolder" | "mailboxFile" | "receipt" | "profile";
+export type Pick = "mailboxFolder" | "mailboxFile" | "receipt" | "archive" | "profile";

@@ -18,6 +18,21 @@ const progress = (messagesDone: number, finished = false): Progress => ({
 });
 
 describe('commands', () => {
+  it('restores from an archive into the mailbox, password in the call only', async () => {
+    let seen: Record<string, unknown> = {};
+    mockIPC((cmd, payload) => {
+      if (cmd !== 'run_restore') throw new Error(`unexpected ${cmd}`);
+      seen = payload as Record<string, unknown>;
+      return { said: '2 messages were put back into your mailbox.', appended: 2 };
+    });
+    const mailbox = { spec: 'imaps://ann@mail.example.com:993', password: 'pw' };
+    const result = await api.runRestore('/before.zip', mailbox, () => {});
+    expect(result.appended).toBe(2);
+    expect(seen.archive).toBe('/before.zip');
+    expect(seen.mailbox).toEqual(mailbox);
+    expect(seen.onProgress).toBeDefined();
+  });
+
   it('runs a task with its arguments and streams progress from the channel', async () => {
     let seen: Record<string, unknown> = {};
     mockIPC((cmd, payload) => {

@@ -5,7 +5,6 @@ import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type {
   AppError,
-  Capabilities,
   CheckResult,
   ConnectionReport,
   FolderList,
@@ -14,6 +13,7 @@ import type {
   Pick,
   Progress,
   ReportFormat,
+  RestoreResult,
   RunResult,
   SaveTarget,
   Task,
@@ -44,7 +44,6 @@ function channel(onProgress: (p: Progress) => void): Channel<Progress> {
 }
 
 export const api = {
-  capabilities: () => invoke<Capabilities>('capabilities'),
   findMailboxes: () => invoke<FoundMailbox[]>('find_mailboxes'),
   listFolders: (mailbox: MailboxRef) => invoke<FolderList>('list_folders', { mailbox }),
   testConnection: (mailbox: MailboxRef) => invoke<ConnectionReport>('test_connection', { mailbox }),
@@ -61,6 +60,8 @@ export const api = {
   ) => invoke<RunResult>('run_task', { task, mailbox, folders, output, onProgress: channel(onProgress) }),
   runCheck: (before: string, after: MailboxRef, report: string | null, onProgress: (p: Progress) => void) =>
     invoke<CheckResult>('run_check', { before, after, report, onProgress: channel(onProgress) }),
+  runRestore: (archive: string, mailbox: MailboxRef, onProgress: (p: Progress) => void) =>
+    invoke<RestoreResult>('run_restore', { archive, mailbox, onProgress: channel(onProgress) }),
   cancelRun: () => invoke<boolean>('cancel_run'),
   saveReport: (format: ReportFormat, today: string) => invoke<string | null>('save_report', { format, today }),
   ticketSummary: () => invoke<TicketSummary>('ticket_summary'),

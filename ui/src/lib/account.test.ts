@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PRESETS, PROFILE_FORMAT, accountSpec, applyPreset, formProblems, parseProfile } from './account';
 
-const empty = { preset: 'other', user: '', host: '', port: 993, security: 'tls' as const };
+const empty = { preset: 'other', user: '', host: '', port: 993, security: 'tls' as const, certificate: '' };
 
 describe('presets', () => {
   it('cover the providers the wizard offers', () => {
@@ -17,7 +17,7 @@ describe('presets', () => {
   });
   it('fill server, port and security and keep the user name', () => {
     const f = applyPreset({ ...empty, user: 'ann@gmail.com' }, 'gmail');
-    expect(f).toEqual({ preset: 'gmail', user: 'ann@gmail.com', host: 'imap.gmail.com', port: 993, security: 'tls' });
+    expect(f).toEqual({ preset: 'gmail', user: 'ann@gmail.com', host: 'imap.gmail.com', port: 993, security: 'tls', certificate: '' });
   });
 });
 
@@ -30,6 +30,16 @@ describe('account spec', () => {
     expect(accountSpec({ ...empty, user: 'bob', host: 'Mail.Example.org', port: 143, security: 'starttls' })).toBe(
       'imap://bob@mail.example.org:143',
     );
+  });
+  it('pins a certificate a helpdesk gives, in either spelling', () => {
+    const pin = 'SHA256:' + Array(32).fill('AB').join(':');
+    const f = { ...empty, user: 'ann', host: 'mail.example.com', certificate: pin };
+    expect(formProblems(f)).toEqual({});
+    expect(accountSpec(f)).toBe(`imaps://ann@mail.example.com:993?cert=${pin}`);
+    const spaced = { ...f, certificate: ' ' + Array(32).fill('ab').join(' ') + ' ' };
+    expect(formProblems(spaced)).toEqual({});
+    expect(accountSpec(spaced)).toBe(`imaps://ann@mail.example.com:993?cert=${Array(32).fill('ab').join(':')}`);
+    expect(formProblems({ ...f, certificate: 'SHA256:AB:CD' }).certificate).toMatch(/64 hexadecimal digits/);
   });
   it('names what is missing or wrong', () => {
     expect(Object.keys(formProblems(empty)).sort()).toEqual(['host', 'user']);
@@ -51,13 +61,18 @@ describe('connection profile', () => {
   };
   it('fills the form; the user types only the password', () => {
     const p = parseProfile(JSON.stringify(profile));
-    expect(p.form).toEqual({ preset: 'domino', user: 'ann.smith@example.com', host: 'mail.example.com', port: 993, security: 'tls' });
+    expect(p.form).toEqual({ preset: 'domino', user: 'ann.smith@example.com', host: 'mail.example.com', port: 993, security: 'tls', certificate: '' });
     expect(p.label).toBe('Example Corp IT');
     expect(p.warnings).toEqual([]);
   });
   it('takes a preset’s server when the profile names only the provider', () => {
     const p = parseProfile(JSON.stringify({ format: PROFILE_FORMAT, provider: 'gmail', username: 'a@gmail.com' }));
     expect(p.form.host).toBe('imap.gmail.com');
+  });
+  it('carries a pinned certificate, and refuses a malformed one', () => {
+    const pin = Array(32).fill('0F').join(':');
+    expect(parseProfile(JSON.stringify({ ...profile, certificate: pin })).form.certificate).toBe(pin);
+    expect(() => parseProfile(JSON.stringify({ ...profile, certificate: 'yes' }))).toThrow(/fingerprint/);
   });
   it('ignores a password in the file, and says so', () => {
     const p = parseProfile(JSON.stringify({ ...profile, password: 'hunter2' }));

@@ -78,7 +78,14 @@ export interface AccountForm {
   host: string;
   port: number;
   security: Security;
+  /** The server certificate's SHA-256 fingerprint, when a helpdesk gives one for a server whose
+   * certificate no public authority signed (e.g. an in-house Domino server); empty otherwise. */
+  certificate: string;
 }
+
+/** `SHA256:` (optional) and 64 hexadecimal digits, colons and spaces allowed: the spelling of
+ * browsers and `openssl x509 -fingerprint -sha256`. */
+const FINGERPRINT = /^(sha256:)?([0-9a-f]{2}[: ]?){31}[0-9a-f]{2}$/i;
 
 export function presetById(id: string): Preset {
   return PRESETS.find((p) => p.id === id) ?? PRESETS[PRESETS.length - 1];
@@ -91,8 +98,8 @@ export function applyPreset(form: AccountForm, id: string): AccountForm {
 }
 
 /** What is wrong with the form, field by field; empty when it is complete. */
-export function formProblems(form: AccountForm): Partial<Record<'user' | 'host' | 'port', string>> {
-  const problems: Partial<Record<'user' | 'host' | 'port', string>> = {};
+export function formProblems(form: AccountForm): Partial<Record<'user' | 'host' | 'port' | 'certificate', string>> {
+  const problems: Partial<Record<'user' | 'host' | 'port' | 'certificate', string>> = {};
   if (!form.user.trim()) problems.user = 'Type your user name (often your email address).';
   const host = form.host.trim();
   if (!host) problems.host = 'Type the server name, e.g. imap.example.com.';
@@ -100,17 +107,22 @@ export function formProblems(form: AccountForm): Partial<Record<'user' | 'host' 
     problems.host = 'A server name has only letters, digits, dots and dashes.';
   if (!Number.isInteger(form.port) || form.port < 1 || form.port > 65535)
     problems.port = 'The port is a number from 1 to 65535 (usually 993).';
+  const cert = form.certificate.trim();
+  if (cert && !FINGERPRINT.test(cert))
+    problems.certificate = 'A fingerprint is 64 hexadecimal digits, e.g. SHA256:AB:CD:…; copy it exactly as your helpdesk gave it.';
   return problems;
 }
 
 /**
  * The mailbox spec of an account: `imaps://user@host:port` (TLS from the start) or
- * `imap://user@host:port` (STARTTLS). The user name is %-escaped, so `ann@example.com` stays
- * one name. Never holds the password.
+ * `imap://user@host:port` (STARTTLS), with `?cert=…` when a certificate is pinned. The user name
+ * is %-escaped, so `ann@example.com` stays one name. Never holds the password.
  */
 export function accountSpec(form: AccountForm): string {
   const scheme = form.security === 'tls' ? 'imaps' : 'imap';
-  return `${scheme}://${encodeURIComponent(form.user.trim())}@${form.host.trim().toLowerCase()}:${form.port}`;
+  const spec = `${scheme}://${encodeURIComponent(form.user.trim())}@${form.host.trim().toLowerCase()}:${form.port}`;
+  const cert = form.certificate.trim().replace(/ /g, ':');
+  return cert ? `${spec}?cert=${cert}` : spec;
 }
 
 /** The version of the connection profile format this app reads. */
@@ -150,7 +162,7 @@ export function parseProfile(text: string): Profile {
     throw new Error(
       `In this connection profile, "provider" must be one of ${PRESETS.map((p) => p.id).join(', ')}.`,
     );
-  let form = applyPreset({ preset: 'other', user: '', host: '', port: 993, security: 'tls' }, presetId);
+  let form = applyPreset({ preset: 'other', user: '', host: '', port: 993, security: 'tls', certificate: '' }, presetId);
   const host = str('host');
   if (host !== null) form.host = host;
   if (d.port !== undefined) {
@@ -163,7 +175,7 @@ export function parseProfile(text: string): Profile {
       throw new Error('In this connection profile, "security" must be "tls" or "starttls".');
     form.security = security;
   }
-  form = { ...form, user: str('username') ?? '' };
+  form = { ...form, user: str('username') ?? '', certificate: str('certificate') ?? '' };
   const problems = formProblems({ ...form, user: form.user || 'x' });
   const first = Object.values(problems)[0];
   if (first) throw new Error(`This connection profile is incomplete: ${first}`);

@@ -1,7 +1,7 @@
 // The wizard's state, shared by every screen. Passwords live here, in memory only, and go to
 // the Rust side only inside the call that needs them.
 
-import type { AppError, CheckResult, FolderList, MailboxRef, Progress, RunResult, SaveTarget } from '../ipc/commands';
+import type { AppError, CheckResult, FolderList, MailboxRef, Progress, RestoreResult, RunResult, SaveTarget } from '../ipc/commands';
 import { type AccountForm, accountSpec } from './account';
 import type { Goal } from './wizard';
 
@@ -14,12 +14,14 @@ export const wiz = $state({
   /** A local mailbox: its spec, and how it was chosen, for the screen. */
   spec: '',
   specLabel: '',
-  account: { preset: 'gmail', user: '', host: 'imap.gmail.com', port: 993, security: 'tls' } as AccountForm,
+  account: { preset: 'gmail', user: '', host: 'imap.gmail.com', port: 993, security: 'tls', certificate: '' } as AccountForm,
   password: '',
   /** Who sent the connection profile in use, if one was loaded. */
   profileLabel: null as string | null,
   /** After the migration: the receipt or archive taken before. */
   receipt: '',
+  /** The archive a restore reads from: the one checked against, or one chosen for the restore. */
+  archive: '',
   folders: null as FolderList | null,
   selected: [] as string[],
   output: null as SaveTarget | null,
@@ -27,6 +29,10 @@ export const wiz = $state({
   running: false,
   run: null as RunResult | null,
   check: null as CheckResult | null,
+  /** What the last restore did; its check is `check`. */
+  restored: null as RestoreResult | null,
+  /** True while the run in progress is a restore, which adds to the mailbox. */
+  restoring: false,
   /** The error of the screen being shown, cleared when the screen changes. */
   error: null as AppError | null,
 });
@@ -49,12 +55,14 @@ export function startOver(): void {
     goal: null,
     password: '',
     receipt: '',
+    archive: '',
     folders: null,
     selected: [],
     output: null,
     progress: null,
     run: null,
     check: null,
+    restored: null,
     error: null,
   });
 }

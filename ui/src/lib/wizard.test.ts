@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { STEP_COUNT, backFrom, expectedSize, isAfter, stepLabel, tooLittleSpace } from './wizard';
+import { STEP_COUNT, backFrom, expectedSize, isAfter, isArchivePath, stepLabel, tooLittleSpace } from './wizard';
 
 describe('wizard', () => {
   it('always shows the same step count', () => {
@@ -26,5 +26,11 @@ describe('wizard', () => {
     expect(tooLittleSpace(1000, 500)).toBe(true);
     expect(tooLittleSpace(1000, 10_000)).toBe(false);
     expect(tooLittleSpace(1000, null)).toBe(false);
+  });
+  it('restores only from an archive, never from a receipt', () => {
+    expect(isArchivePath('/home/ann/Mailbox-2026-11-23.zip')).toBe(true);
+    expect(isArchivePath('C:\\Users\\ann\\BEFORE.ZIP ')).toBe(true);
+    expect(isArchivePath('/home/ann/Mailbox-2026-11-23.receipt')).toBe(false);
+    expect(isArchivePath('/home/ann/zip')).toBe(false);
   });
 });

@@ -74,3 +74,9 @@ export function expectedSize(goal: Goal, messages: number, bytes: number): numbe
 export function tooLittleSpace(needed: number, free: number | null): boolean {
   return free !== null && free < needed * 1.1;
 }
+
+/** True for a path that names an archive (a zip): a restore reads messages from one. A receipt
+ * lists messages but holds none. */
+export function isArchivePath(path: string): boolean {
+  return /\.zip$/i.test(path.trim());
+}
