@@ -30,5 +30,5 @@ echo "== app: end-to-end through WebDriver"
 start=$SECONDS
 ui/node_modules/.bin/tauri build --debug --no-bundle -- --locked
 xvfb-run -a --server-args="-screen 0 1280x800x24" \
-  cargo test -p mailproof-app-e2e --locked -- --ignored
+  cargo test -p mailproof-app-e2e --locked -- --ignored --test-threads=1
 echo "app build and end-to-end tests: $((SECONDS - start)) s"

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use mailproof_engine::imap::{Access, CredentialRequest, Credentials, Secret};
+use mailproof_engine::imap::{Access, CredentialRequest, Credentials, ImapSpec, Secret};
 use mailproof_engine::sources::{self, Input};
 
 use crate::errors::app_error;
@@ -49,7 +49,7 @@ pub fn open(mailbox: &MailboxRef) -> Result<Input, AppError> {
 pub fn check_spec(mailbox: &MailboxRef) -> Result<String, AppError> {
     if is_account(&mailbox.spec) {
         require_password(mailbox)?;
-        sources::parse_spec(&mailbox.spec).map_err(|e| explain(e, mailbox))?;
+        ImapSpec::parse(&mailbox.spec).map_err(|e| explain(e, mailbox))?;
     }
     Ok(mailbox.spec.clone())
 }
@@ -106,6 +106,19 @@ mod tests {
         };
         assert_eq!(e.kind, ErrorKind::Usage);
         assert!(e.message.contains("password"));
+    }
+
+    #[test]
+    fn an_account_is_a_spec_a_check_takes() {
+        let mut pinned = account(Some("secret"));
+        pinned
+            .spec
+            .push_str(&format!("?cert=SHA256:{}", ["AB"; 32].join(":")));
+        assert_eq!(check_spec(&pinned).unwrap(), pinned.spec);
+        pinned.spec = "imaps://ann@imap.mailproof.invalid:993?cert=SHA256:AB".into();
+        let e = check_spec(&pinned).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Usage, "{e:?}");
+        assert!(e.message.contains("not a SHA-256"), "{}", e.message);
     }
 
     #[test]
