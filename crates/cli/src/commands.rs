@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -13,7 +12,7 @@ use mailproof_engine::code::normalise_code;
 use mailproof_engine::pipeline::{self, Options, Summary};
 use mailproof_engine::receipt::Receipt;
 use mailproof_engine::restore::{self, Phase};
-use mailproof_engine::source::Entry;
+use mailproof_engine::source;
 use mailproof_engine::sources;
 
 use crate::credentials::ServerArgs;
@@ -93,21 +92,7 @@ pub fn folders(spec: &str, json: bool, server: &ServerArgs) -> Result<Outcome> {
     let folders = source.folders()?;
     let mut rows = Vec::new();
     for folder in &folders {
-        // Sources that cannot tell a count up front (mbox) are counted by reading, no hashing.
-        let (messages, bytes) = match folder.claimed {
-            Some(n) => (n, folder.bytes_hint),
-            None => {
-                let (mut n, mut b) = (0u64, 0u64);
-                source.read_folder(folder, &mut |entry| {
-                    n += 1;
-                    if let Entry::Message(m) = entry {
-                        b += m.bytes.len() as u64;
-                    }
-                    ControlFlow::Continue(())
-                })?;
-                (n, Some(b))
-            }
-        };
+        let (messages, bytes) = source::count(source.as_mut(), folder)?;
         rows.push((folder, messages, bytes));
     }
     let total: u64 = rows.iter().map(|r| r.1).sum();

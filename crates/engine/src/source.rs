@@ -145,3 +145,20 @@ pub trait Source: Send {
         Vec::new()
     }
 }
+
+/// How many messages a folder holds, and their size when known: what the source claims, or
+/// counted by reading the folder (no hashing) when it cannot tell up front (mbox).
+pub fn count(source: &mut dyn Source, folder: &Folder) -> Result<(u64, Option<u64>)> {
+    if let Some(n) = folder.claimed {
+        return Ok((n, folder.bytes_hint));
+    }
+    let (mut n, mut bytes) = (0u64, 0u64);
+    source.read_folder(folder, &mut |entry| {
+        n += 1;
+        if let Entry::Message(m) = entry {
+            bytes += m.bytes.len() as u64;
+        }
+        ControlFlow::Continue(())
+    })?;
+    Ok((n, Some(bytes)))
+}
