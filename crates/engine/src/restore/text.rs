@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use super::{Outcome, PlannedMessage};
 use crate::check::report::plural;
-use crate::units::thousands;
 use crate::check::text::{self, Line};
+use crate::units::thousands;
 
 /// The text `mailproof restore` prints.
 pub fn write_text(o: &Outcome, out: &mut dyn Write) -> io::Result<()> {
