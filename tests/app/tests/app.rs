@@ -86,13 +86,18 @@ impl Driver {
             .spawn()
             .expect("tauri-driver runs (cargo install tauri-driver --locked)");
         let driver = Driver { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tauri-driver did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        // tauri-driver listens at once but forwards to WebKitWebDriver, which it starts on the
+        // next port and which may take a while on a busy machine: a session asked for before
+        // that one listens is refused.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for (listener, who) in [(port, "tauri-driver"), (port + 1, "WebKitWebDriver")] {
+            while TcpStream::connect(("127.0.0.1", listener)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "{who} did not listen on {listener}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         driver
     }
