@@ -87,7 +87,13 @@ pub fn busy() -> AppError {
     }
 }
 
+/// Capitalises a sentence that starts with a word; one that starts with a name the user gave
+/// (`ann@mail.example.com:993: …`, a path) keeps it as it is.
 fn capitalise(s: &str) -> String {
+    let first_word = s.split_whitespace().next().unwrap_or_default();
+    if !first_word.chars().all(char::is_alphabetic) {
+        return s.to_string();
+    }
     let mut chars = s.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -140,7 +146,9 @@ mod tests {
     #[test]
     fn usage_errors_name_what_was_chosen() {
         let shown = app_error(Error::Usage("unknown mailbox kind".into()), Some("x:y"));
-        assert_eq!(shown.message, "X:y: unknown mailbox kind");
+        assert_eq!(shown.message, "x:y: unknown mailbox kind");
+        let shown = app_error(Error::Usage("the port is wrong".into()), None);
+        assert_eq!(shown.message, "The port is wrong");
         assert_eq!(shown.kind, ErrorKind::Usage);
     }
 }

@@ -1130,3 +1130,61 @@ fn receipts_and_mailboxes_check_alike() {
     );
     assert!(same.1.differences.is_empty());
 }
+
+/// `mailproof check … | head`: the reader goes away after one line. The command stops quietly
+/// with the status of a command ended by SIGPIPE, not an error message.
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    // 1,500 missing messages: a listing larger than a pipe holds.
+    let dir = tempfile::tempdir().unwrap();
+    let (before, after) = (dir.path().join("before"), dir.path().join("after"));
+    for d in [&before, &after] {
+        for sub in ["cur", "new", "tmp"] {
+            fs::create_dir_all(d.join(sub)).unwrap();
+        }
+    }
+    for n in 0..1500 {
+        let message = format!(
+            "From: a{n}@example.org\nTo: b@example.org\nSubject: listed message number {n}\n\
+             Message-ID: <{n}@example.org>\nDate: Mon, 2 Jan 2023 10:00:00 +0000\n\nbody {n}\n"
+        );
+        fs::write(before.join(format!("cur/{n}.mail:2,S")), message).unwrap();
+    }
+    let receipt = dir.path().join("before.receipt");
+    let run = Mailproof::run(&[
+        "receipt",
+        before.to_str().unwrap(),
+        "-o",
+        receipt.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    let whole = Mailproof::run(&["check", receipt.to_str().unwrap(), after.to_str().unwrap()]);
+    assert_eq!(whole.code, 1, "{whole}");
+    assert!(
+        whole.stdout.len() > 96 * 1024,
+        "{} bytes",
+        whole.stdout.len()
+    );
+
+    let mut child = Command::new(mailproof_tests::cli::bin())
+        .arg("check")
+        .arg(&receipt)
+        .arg(&after)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("1,500 messages are missing"), "{first}");
+    // The pipe is closed here, with most of the listing still to write.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}

@@ -429,6 +429,8 @@ fn a_wrong_password_is_a_clear_error_and_no_secret_leaks() {
     );
     assert_eq!(wrong.code, 2, "{wrong}");
     assert!(wrong.stderr.contains("refused the log-in"), "{wrong}");
+    // The command names where it takes passwords from.
+    assert!(wrong.stderr.contains("--password-file"), "{wrong}");
     assert!(!wrong.stderr.contains(wrong_password) && !wrong.stdout.contains(wrong_password));
     assert!(!receipt.exists());
     // From a file, the right one works; the file's content appears nowhere else.

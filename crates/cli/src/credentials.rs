@@ -110,6 +110,10 @@ impl Credentials for CliCredentials {
             })
     }
 
+    fn password_sources(&self) -> Option<String> {
+        Some("MAILPROOF_PASSWORD, --password-file, the keychain or the prompt".into())
+    }
+
     fn accepted(&self, request: &CredentialRequest, secret: &Secret) {
         if !self.save || request.kind != SecretKind::Password {
             return;

@@ -169,6 +169,13 @@ fn interrupt() -> &'static CancelToken {
     TOKEN.get_or_init(CancelToken::new)
 }
 
+fn broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn main() -> ExitCode {
     bound_allocator();
     let token = interrupt();
@@ -215,6 +222,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),
+        // The reader of the output went away (`mailproof check … | head`): nobody is left to
+        // tell, so no message; the status is the one a command stopped by SIGPIPE has.
+        Err(error) if broken_pipe(&error) => ExitCode::from(141),
         Err(error) => {
             eprintln!("mailproof: error: {error:#}");
             ExitCode::from(commands::Outcome::Error as u8)

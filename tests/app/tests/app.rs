@@ -86,13 +86,18 @@ impl Driver {
             .spawn()
             .expect("tauri-driver runs (cargo install tauri-driver --locked)");
         let driver = Driver { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tauri-driver did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        // tauri-driver listens at once but forwards to WebKitWebDriver, which it starts on the
+        // next port and which may take a while on a busy machine: a session asked for before
+        // that one listens is refused.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for (listener, who) in [(port, "tauri-driver"), (port + 1, "WebKitWebDriver")] {
+            while TcpStream::connect(("127.0.0.1", listener)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "{who} did not listen on {listener}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         driver
     }
@@ -226,6 +231,22 @@ impl App {
             .await
             .unwrap()
             .unwrap_or_default()
+    }
+
+    /// Waits until a form field holds `expected`.
+    async fn value_becomes(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let value = self.value(css).await;
+            if value == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} holds {value:?}, never {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn step(&self, n: usize) {
@@ -704,6 +725,9 @@ async fn an_email_account_exported_then_restored() {
         "certificate": format!("SHA256:{}", d.fingerprint),
     });
     std::fs::write(root.join("profile.json"), profile.to_string()).unwrap();
+    let mut unpinned = profile.clone();
+    unpinned.as_object_mut().unwrap().remove("certificate");
+    std::fs::write(root.join("unpinned.json"), unpinned.to_string()).unwrap();
     let archive = root.join("account.zip");
     let report = root.join("account-check.html");
 
@@ -711,6 +735,8 @@ async fn an_email_account_exported_then_restored() {
     let driver = Driver::start(4454, &shots.join("tauri-driver-account.log"), root, &home);
     let session = driver
         .session(&[
+            dialog(&root.join("unpinned.json")),
+            dialog(&root.join("profile.json")),
             dialog(&root.join("profile.json")),
             dialog(&archive),
             dialog(&archive),
@@ -730,13 +756,45 @@ async fn an_email_account_exported_then_restored() {
     app.click("#goal-export").await;
     app.step(2).await;
     app.click("#source-account").await;
+    // Without the fingerprint, the server's own certificate is refused, and the screen says
+    // what to do about it here.
     app.click("#load-profile").await;
     app.text_with("#profile-from", "Example Corp IT").await;
-    assert_eq!(app.value("#account-host").await, "127.0.0.1");
+    app.el("#account-password")
+        .await
+        .send_keys(dovecot::PASSWORD)
+        .await
+        .unwrap();
+    app.click("#test-connection").await;
+    let error = app.text_with("#error", "certificate was refused").await;
+    assert!(error.contains("Certificate field"), "{error}");
+    assert!(!error.contains("--cert"), "{error}");
+    app.shot("certificate-refused").await;
+    // The helpdesk's profile with the fingerprint; a wrong password first.
+    app.click("#load-profile").await;
+    let pin = format!("SHA256:{}", d.fingerprint);
+    app.value_becomes("#account-certificate", &pin).await;
     assert_eq!(
-        app.value("#account-certificate").await,
-        format!("SHA256:{}", d.fingerprint)
+        app.value("#account-password").await,
+        "",
+        "a new profile kept the password"
     );
+    app.el("#account-password")
+        .await
+        .send_keys("not-the-password")
+        .await
+        .unwrap();
+    app.click("#test-connection").await;
+    let error = app.text_with("#error", "refused the log-in").await;
+    assert!(!error.contains("not-the-password"), "{error}");
+    // The app's words: no command-line options.
+    assert!(error.starts_with("ann@127.0.0.1"), "{error}");
+    assert!(!error.contains("--password-file"), "{error}");
+    app.shot("wrong-password").await;
+    app.click("#load-profile").await;
+    app.value_becomes("#account-password", "").await;
+    assert_eq!(app.value("#account-host").await, "127.0.0.1");
+    assert_eq!(app.value("#account-certificate").await, pin);
     app.el("#account-password")
         .await
         .send_keys(dovecot::PASSWORD)

@@ -113,9 +113,13 @@ impl Connector {
                 self.spec.user,
                 server_words(&e),
                 if self.spec.auth.uses_token() {
-                    "access token (it may have expired)"
+                    "access token (it may have expired)".to_string()
                 } else {
-                    "password (MAILPROOF_PASSWORD, --password-file, the keychain or the prompt); some providers need an app password"
+                    let sources = self.credentials.password_sources();
+                    format!(
+                        "password{}; some providers need an app password",
+                        sources.map(|s| format!(" ({s})")).unwrap_or_default()
+                    )
                 }
             ))
         };

@@ -77,6 +77,11 @@ pub trait Credentials: Send + Sync {
     /// Called once the server accepted `secret`, e.g. to store it in the keychain when the
     /// user asked for that. Errors are the front end's to report.
     fn accepted(&self, _request: &CredentialRequest, _secret: &Secret) {}
+    /// Where passwords come from, in the front end's words (e.g. its option names), for the
+    /// error that says the server refused one; `None` when the user typed it just now.
+    fn password_sources(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Credentials for front ends that have none to give: every request is refused plainly.

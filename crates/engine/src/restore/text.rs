@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use super::{Outcome, PlannedMessage};
 use crate::check::report::plural;
 use crate::check::text::{self, Line};
+use crate::units::thousands;
 
 /// The text `mailproof restore` prints.
 pub fn write_text(o: &Outcome, out: &mut dyn Write) -> io::Result<()> {
@@ -90,12 +91,12 @@ fn write_folders(o: &Outcome, out: &mut dyn Write) -> io::Result<()> {
             extra.push("new folder".to_string());
         }
         if f.skipped > 0 {
-            extra.push(format!("{} not restorable", f.skipped));
+            extra.push(format!("{} not restorable", thousands(f.skipped)));
         }
         if f.appended + f.skipped < f.planned {
             extra.push(format!(
                 "{} not reached",
-                f.planned - f.appended - f.skipped
+                thousands(f.planned - f.appended - f.skipped)
             ));
         }
         let extra = if extra.is_empty() {
@@ -104,7 +105,13 @@ fn write_folders(o: &Outcome, out: &mut dyn Write) -> io::Result<()> {
             format!("  ({})", extra.join(", "))
         };
         let pad = width - f.name.chars().count();
-        writeln!(out, "  {}{:pad$}  {:>7}{extra}", f.name, "", f.appended)?;
+        writeln!(
+            out,
+            "  {}{:pad$}  {:>9}{extra}",
+            f.name,
+            "",
+            thousands(f.appended)
+        )?;
     }
     Ok(())
 }
