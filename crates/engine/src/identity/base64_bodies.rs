@@ -4,9 +4,9 @@
 //! of the time of a receipt. Here the base64 lines of a part are cut out of the text the parser
 //! reads (it then sees an empty body), and decoded afterwards, mostly by a vectorised decoder
 //! (`base64-simd`), straight into the hash. The decoding reproduces mail-parser's
-//! `decode_base64_mime` byte for byte; the caller checks that every cut landed in a base64 part the parser decoded without
-//! trouble and that the decoder accepts every cut, and otherwise parses the original bytes
-//! instead.
+//! `decode_base64_mime` byte for byte; the caller checks that every cut landed in a base64 part
+//! the parser decoded without trouble and that the decoder accepts every cut, and otherwise
+//! parses the original bytes instead.
 
 use base64_simd::AsOut;
 use memchr::memmem;
