@@ -126,7 +126,7 @@ impl ArchiveWriter {
         let receipt = ReceiptWriter::create(&receipt_path)?;
         let abandoned = Arc::new(AtomicBool::new(false));
         let file = ArchiveFile {
-            inner: BufWriter::with_capacity(1 << 20, file),
+            inner: BufWriter::with_capacity(ARCHIVE_BUFFER, file),
             abandoned: abandoned.clone(),
             pos: 0,
             end: 0,
@@ -196,6 +196,11 @@ impl ArchiveWriter {
         Ok((seal, file))
     }
 }
+
+/// The archive file's write buffer. The zip library seeks back to each entry's header when the
+/// entry ends, which empties the buffer, so it only gathers the pieces of one entry: a message at
+/// least this long goes to the file directly instead of being copied through it first.
+const ARCHIVE_BUFFER: usize = 64 << 10;
 
 /// The archive's file. When its writer is dropped unfinished (after an error, or a cancel),
 /// the zip library would append a central directory to the unfinished file and complain on

@@ -5,6 +5,7 @@
 //! specified in docs/identity.md, and any change to them must raise [`IDENTITY_VERSION`].
 
 mod base64_bodies;
+mod sha256x2;
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -69,11 +70,12 @@ pub struct Identity {
 
 /// Computes the identity of one message. Never panics on any input.
 pub fn identify(bytes: &[u8]) -> Identity {
-    let digest = Sha256::digest(bytes);
-
-    let mut sink = HashSink::new();
+    let mut sink = HashSink::with(WithRaw {
+        pair: sha256x2::Pair::new(),
+        raw: bytes,
+    });
     let scan = canonicalise(bytes, &mut sink);
-    let canonical = sink.finish();
+    let (canonical, digest) = sink.finish();
 
     let rest = bytes.get(scan.from_line..).unwrap_or_default();
     let body_section = scan
@@ -120,27 +122,76 @@ trait Sink {
 /// few, large updates; pieces at least half this size go straight to the hasher.
 const SINK_BUF: usize = 16 * 1024;
 
-/// A SHA-256 hasher fed through a buffer, because per-call overhead dominates for short lines.
-struct HashSink {
-    hasher: Sha256,
+/// What a [`HashSink`] feeds: a SHA-256 hasher, or [`WithRaw`].
+trait Absorb {
+    type Digest;
+    fn absorb(&mut self, data: &[u8]);
+    fn result(self) -> Self::Digest;
+}
+
+impl Absorb for Sha256 {
+    type Digest = [u8; 32];
+
+    fn absorb(&mut self, data: &[u8]) {
+        self.update(data);
+    }
+
+    fn result(self) -> [u8; 32] {
+        self.finalize().into()
+    }
+}
+
+/// The canonical form's SHA-256 computed side by side with the raw digest: each piece of the
+/// canonical form goes with as many of the raw bytes not hashed yet (they are nearly as long).
+struct WithRaw<'a> {
+    pair: sha256x2::Pair,
+    /// The raw bytes not hashed yet.
+    raw: &'a [u8],
+}
+
+impl Absorb for WithRaw<'_> {
+    /// The canonical digest and the raw digest.
+    type Digest = ([u8; 32], [u8; 32]);
+
+    fn absorb(&mut self, data: &[u8]) {
+        let (raw, rest) = self.raw.split_at(data.len().min(self.raw.len()));
+        self.pair.update(data, raw);
+        self.raw = rest;
+    }
+
+    fn result(mut self) -> Self::Digest {
+        self.pair.update(b"", self.raw);
+        self.pair.finish()
+    }
+}
+
+/// A hasher fed through a buffer, because per-call overhead dominates for short lines.
+struct HashSink<H = Sha256> {
+    hasher: H,
     buf: Vec<u8>,
 }
 
 impl HashSink {
     fn new() -> HashSink {
+        HashSink::with(Sha256::new())
+    }
+}
+
+impl<H: Absorb> HashSink<H> {
+    fn with(hasher: H) -> HashSink<H> {
         HashSink {
-            hasher: Sha256::new(),
+            hasher,
             buf: Vec::new(),
         }
     }
 
-    fn finish(mut self) -> [u8; 32] {
-        self.hasher.update(&self.buf);
-        self.hasher.finalize().into()
+    fn finish(mut self) -> H::Digest {
+        self.hasher.absorb(&self.buf);
+        self.hasher.result()
     }
 }
 
-impl Sink for HashSink {
+impl<H: Absorb> Sink for HashSink<H> {
     fn put(&mut self, data: &[u8]) {
         if self.buf.len() + data.len() <= SINK_BUF {
             if self.buf.capacity() == 0 {
@@ -150,11 +201,11 @@ impl Sink for HashSink {
             return;
         }
         if !self.buf.is_empty() {
-            self.hasher.update(&self.buf);
+            self.hasher.absorb(&self.buf);
             self.buf.clear();
         }
         if data.len() >= SINK_BUF / 2 {
-            self.hasher.update(data);
+            self.hasher.absorb(data);
         } else {
             self.buf.extend_from_slice(data);
         }

@@ -527,39 +527,42 @@ pub(crate) fn list_dir(dir: &Path) -> io::Result<Vec<DirEntry>> {
 /// Reads a whole file, opened read-only; the error is a reason for [`Entry::Unreadable`].
 ///
 /// Reading a mail store is mostly open, read, close: this does exactly that (the read that
-/// returns 0 included), without the stat and seek `read_to_end` spends on a size hint. Only a
-/// file that fills the first buffer is measured, so that the buffer grows once to its size
-/// (doubling would touch up to twice the message) and a file over [`MAX_MESSAGE`] is refused
-/// before it is read.
+/// returns 0 included), without the stat and seek `File::read_to_end` spends on a size hint.
+/// Only a file that fills the first buffer is measured, so that the buffer grows once to its
+/// size (doubling would touch up to twice the message) and a file over [`MAX_MESSAGE`] is
+/// refused before it is read. Bytes are read into the buffer's spare capacity, which
+/// `read_to_end` does not zero first: zeroing every buffer cost more than the extra reads
+/// its growing read sizes make for large files.
 pub(crate) fn read_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
     const FIRST: usize = 16 * 1024;
     let mut file = File::open(path).map_err(|e| io_reason(&e))?;
-    let mut bytes = vec![0u8; FIRST];
-    let mut len = 0;
+    let mut bytes = Vec::with_capacity(FIRST);
+    let mut room = FIRST;
     loop {
-        if len == bytes.len() {
-            let size = file.metadata().map_or(0, |m| m.len());
-            if size > MAX_MESSAGE as u64 || len > MAX_MESSAGE {
-                return Err(too_large(size.max(len as u64)));
-            }
-            // One byte more than the file holds, so that the end is seen without growing
-            // again; a file that grows while it is read doubles from there.
-            let room = if size >= len as u64 {
-                size as usize + 1
-            } else {
-                len * 2
-            };
-            bytes.resize(room.min(MAX_MESSAGE + 1), 0);
+        let want = (room - bytes.len()) as u64;
+        (&mut file)
+            .take(want)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io_reason(&e))?;
+        let len = bytes.len();
+        if len < room {
+            break;
         }
-        match file.read(&mut bytes[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_reason(&e)),
+        let size = file.metadata().map_or(0, |m| m.len());
+        if size > MAX_MESSAGE as u64 || len > MAX_MESSAGE {
+            return Err(too_large(size.max(len as u64)));
         }
+        // One byte more than the file holds, so that the end is seen without growing
+        // again; a file that grows while it is read doubles from there.
+        room = if size >= len as u64 {
+            size as usize + 1
+        } else {
+            len * 2
+        };
+        room = room.min(MAX_MESSAGE + 1);
+        bytes.reserve_exact(room - len);
     }
-    bytes.truncate(len);
-    if bytes.capacity() - len > 4096 {
+    if bytes.capacity() - bytes.len() > 4096 {
         bytes.shrink_to_fit();
     }
     Ok(bytes)
