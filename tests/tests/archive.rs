@@ -8,6 +8,8 @@ use std::process::Command;
 use mailproof_engine::receipt::Receipt;
 use mailproof_tests::cli::Mailproof;
 use mailproof_tests::fixtures::{self, Kind, Manifest};
+use mailproof_tests::rng::Rng;
+use mailproof_tests::synth;
 
 fn export(spec: &str, out: &Path, extra: &[&str]) -> Mailproof {
     let mut args = vec!["export", spec, "-o", out.to_str().unwrap()];
@@ -242,4 +244,59 @@ fn verify_detects_an_altered_receipt() {
     let bad = Mailproof::run(&["verify", receipt.to_str().unwrap()]);
     assert_eq!(bad.code, 1, "{bad}");
     assert!(bad.stdout.contains("changed after it was written"), "{bad}");
+}
+
+/// With Deflate, a message that is mostly an attachment of a compressed file is stored as it
+/// is (Deflate would not shrink it), a text message is compressed, and both verify.
+#[test]
+fn deflate_stores_what_it_cannot_shrink() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("mail");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let mut rng = Rng::new(7);
+    let data = synth::binary_data(&mut rng, "pdf", 300_000);
+    let pdf = synth::attachment_part(&mut rng, "application/pdf", "report.pdf", &data);
+    let mut attached = b"From: a@example.org\nSubject: report\nMIME-Version: 1.0\n".to_vec();
+    attached.extend_from_slice(&pdf.to_bytes());
+    let mut text = b"From: a@example.org\nSubject: minutes\n\n".to_vec();
+    for n in 0..6000 {
+        text.extend_from_slice(format!("Item {n}: the budget was agreed.\n").as_bytes());
+    }
+    std::fs::write(maildir.join("cur/1.host:2,S"), &attached).unwrap();
+    std::fs::write(maildir.join("cur/2.host:2,S"), &text).unwrap();
+
+    let zip = dir.path().join("a.zip");
+    let spec = format!("maildir:{}", maildir.display());
+    let run = export(&spec, &zip, &["--compression", "deflate"]);
+    assert_eq!(run.code, 0, "{run}");
+    let verify = Mailproof::run(&["verify", zip.to_str().unwrap()]);
+    assert_eq!(verify.code, 0, "{verify}");
+
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    let mut methods = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        if entry.name().unwrap().starts_with("messages/") {
+            let method = entry.compression();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            let subject = if bytes == attached {
+                "report"
+            } else {
+                "minutes"
+            };
+            assert!(bytes == attached || bytes == text);
+            methods.push((subject, method));
+        }
+    }
+    methods.sort_by_key(|(subject, _)| *subject);
+    assert_eq!(
+        methods,
+        [
+            ("minutes", zip::CompressionMethod::Deflated),
+            ("report", zip::CompressionMethod::Stored)
+        ]
+    );
 }
