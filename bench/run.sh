@@ -136,6 +136,8 @@ echo "== corpus: $MSGS messages, $BYTES bytes (Maildir), $MBOX_BYTES bytes (mbox
 
 measure baseline-maildir "$BYTES" "" "" "$BIN/baseline" "$C/maildir"
 measure baseline-mbox "$MBOX_BYTES" "" "" "$BIN/baseline" "$C/mbox"
+measure baseline-append "$BYTES" "rm -f '$O/append.bin'" "$O/append.bin" \
+  "$BIN/baseline" --copy-to "$O/append.bin" "$C/maildir"
 if [ "$HAVE_MAILPROOF" -eq 1 ]; then
   measure receipt-maildir "$BYTES" "rm -f '$O/maildir.receipt'" "$O/maildir.receipt" \
     "$MP" receipt "$C/maildir" -o "$O/maildir.receipt"

@@ -1,15 +1,19 @@
 //! The physical floor for `mailproof receipt`: read every file of a directory tree and SHA-256
 //! it, on all cores, and nothing else (no parsing, no output files).
 //!
+//! With `--copy-to FILE`, also the floor for a stored `mailproof export`: every file is appended
+//! to FILE as soon as it is hashed (one writer at a time, through a 1 MB buffer), and FILE is
+//! flushed to disk at the end, as an archive is.
+//!
 //! ```text
-//! baseline [--threads N] [--json] DIR
+//! baseline [--threads N] [--copy-to FILE] [--json] DIR
 //! ```
 //!
 //! Prints files, bytes, seconds (walk included, as a reader must walk too) and MB/s
 //! (10^6 bytes per second), plus an XOR of all digests so the work cannot be skipped.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -18,7 +22,7 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-const USAGE: &str = "usage: baseline [--threads N] [--json] DIR";
+const USAGE: &str = "usage: baseline [--threads N] [--copy-to FILE] [--json] DIR";
 
 /// Regular files under `dir` with their sizes; symbolic links are not followed.
 fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> std::io::Result<()> {
@@ -37,6 +41,7 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> std::io::Result<()> {
 fn main() -> ExitCode {
     let mut threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut json = false;
+    let mut copy_to = None;
     let mut dir = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -44,6 +49,13 @@ fn main() -> ExitCode {
             "--threads" => match args.next().and_then(|v| v.parse().ok()) {
                 Some(n) if n > 0 => threads = n,
                 _ => {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--copy-to" => match args.next() {
+                Some(path) => copy_to = Some(PathBuf::from(path)),
+                None => {
                     eprintln!("{USAGE}");
                     return ExitCode::from(2);
                 }
@@ -75,6 +87,13 @@ fn main() -> ExitCode {
     // Largest first, so the last big file does not leave the other cores idle.
     files.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
 
+    let sink = match copy_to.as_deref().map(File::create).transpose() {
+        Ok(file) => file.map(|f| Mutex::new(BufWriter::with_capacity(1 << 20, f))),
+        Err(e) => {
+            eprintln!("baseline: cannot create the copy: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let next = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
     let combined = Mutex::new([0u8; 32]);
@@ -89,15 +108,26 @@ fn main() -> ExitCode {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some((path, _)) = files.get(i) else { break };
                     let mut hasher = Sha256::new();
-                    let read = File::open(path).and_then(|mut f| {
-                        let mut n = 0u64;
-                        loop {
-                            let k = f.read(&mut buf)?;
-                            if k == 0 {
-                                return Ok(n);
+                    let read = File::open(path).and_then(|mut f| match &sink {
+                        // Whole files, so that each lands in one piece.
+                        Some(sink) => {
+                            let mut whole = Vec::new();
+                            f.read_to_end(&mut whole)?;
+                            hasher.update(&whole);
+                            let mut out = sink.lock().unwrap_or_else(|p| p.into_inner());
+                            out.write_all(&whole)?;
+                            Ok(whole.len() as u64)
+                        }
+                        None => {
+                            let mut n = 0u64;
+                            loop {
+                                let k = f.read(&mut buf)?;
+                                if k == 0 {
+                                    return Ok(n);
+                                }
+                                hasher.update(&buf[..k]);
+                                n += k as u64;
                             }
-                            hasher.update(&buf[..k]);
-                            n += k as u64;
                         }
                     });
                     match read {
@@ -121,6 +151,18 @@ fn main() -> ExitCode {
             });
         }
     });
+    if let Some(sink) = sink {
+        let flushed = sink
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all());
+        if let Err(e) = flushed {
+            eprintln!("baseline: cannot write the copy: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let secs = t0.elapsed().as_secs_f64();
     let bytes = bytes.load(Ordering::Relaxed);
     let xor: String = combined
