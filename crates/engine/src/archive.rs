@@ -1,9 +1,10 @@
 //! Archives: one zip holding every message as `messages/<folder>/<n>.eml` and the receipt
 //! (`receipt.jsonl`, the last entry), plus a short README for whoever opens it by hand.
 //!
-//! Entries are Stored by default: mail is mostly base64 already, Deflate saves about a third
-//! but costs far more time; Deflate (fast level) is offered and runs on every core. Both open
-//! with the operating systems' own unzip tools; ZIP64 is used when needed.
+//! Entries are Stored by default: mail is mostly base64 of compressed attachments, which fast
+//! Deflate cannot shrink. Deflate (fast level) is offered and runs on every core; it stores the
+//! messages a sample shows it cannot shrink. Both open with the operating systems' own unzip
+//! tools; ZIP64 is used when needed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
