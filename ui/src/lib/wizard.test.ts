@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { STEP_COUNT, backFrom, expectedSize, isAfter, isArchivePath, stepLabel, tooLittleSpace } from './wizard';
+import {
+  STEP_COUNT,
+  backFrom,
+  expectedSize,
+  isAfter,
+  isArchivePath,
+  notAnArchive,
+  stepLabel,
+  tooLittleSpace,
+} from './wizard';
 
 describe('wizard', () => {
   it('always shows the same step count', () => {
@@ -32,5 +41,15 @@ describe('wizard', () => {
     expect(isArchivePath('C:\\Users\\ann\\BEFORE.ZIP ')).toBe(true);
     expect(isArchivePath('/home/ann/Mailbox-2026-11-23.receipt')).toBe(false);
     expect(isArchivePath('/home/ann/zip')).toBe(false);
+  });
+});
+
+describe('notAnArchive', () => {
+  it('says why a receipt cannot restore, and keeps the hint for where the user stands', () => {
+    const e = notAnArchive('Choose the archive (.zip).');
+    expect(e.kind).toBe('usage');
+    expect(e.message).toMatch(/not an archive/);
+    expect(e.message).toMatch(/holds none to put back/);
+    expect(e.hint).toBe('Choose the archive (.zip).');
   });
 });

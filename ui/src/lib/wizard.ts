@@ -1,6 +1,8 @@
 // The wizard's steps and goals: one decision per screen, a fixed step count so a helpdesk can
 // say "you should be on step 3 of 6", and Back that always leads somewhere sensible.
 
+import type { AppError } from '../ipc/bindings';
+
 export type Goal = 'receipt' | 'export' | 'check' | 'restore';
 
 export const STEPS = ['Start', 'Mailbox', 'Folders', 'Where to save', 'Working', 'Result'] as const;
@@ -79,4 +81,14 @@ export function tooLittleSpace(needed: number, free: number | null): boolean {
  * lists messages but holds none. */
 export function isArchivePath(path: string): boolean {
   return /\.zip$/i.test(path.trim());
+}
+
+/** The error for a restore given something other than an archive; `hint` says what to choose
+ * from where the user stands. */
+export function notAnArchive(hint: string): AppError {
+  return {
+    kind: 'usage',
+    message: 'This is not an archive: a receipt lists your messages but holds none to put back.',
+    hint,
+  };
 }
