@@ -36,6 +36,9 @@ pub enum Fault {
     /// Like [`Fault::CutMidLiteral`], and from then on every new connection is closed at once:
     /// the server is gone.
     GoneMidLiteral,
+    /// Reset the connection when the client sends an APPEND, once `skip` APPENDs have passed
+    /// (for this fault, `skip` counts APPEND commands, not message bodies).
+    CutAtAppend,
 }
 
 /// The proxy; it runs until the test process ends.
@@ -181,6 +184,21 @@ fn commands(mut client: TcpStream, mut server: TcpStream, conn: &Conn, script: &
         while let Some(end) = buf.windows(2).position(|w| w == b"\r\n") {
             let line: Vec<u8> = buf.drain(..end + 2).collect();
             let text = String::from_utf8_lossy(&line);
+            if is_append(&text) {
+                let mut fault = script.fault.lock().unwrap();
+                if matches!(fault.as_ref(), Some(Fault::CutAtAppend)) {
+                    if script.skip.load(Ordering::SeqCst) > 0 {
+                        script.skip.fetch_sub(1, Ordering::SeqCst);
+                    } else {
+                        fault.take();
+                        script.spent.store(true, Ordering::SeqCst);
+                        script.fired.fetch_add(1, Ordering::SeqCst);
+                        drop(fault);
+                        conn.close(true);
+                        break 'read;
+                    }
+                }
+            }
             if text.contains("UID FETCH") && text.contains("BODY.PEEK[]") {
                 let tag = text.split(' ').next().unwrap_or("*").to_string();
                 let mut fault = script.fault.lock().unwrap();
@@ -220,6 +238,13 @@ fn commands(mut client: TcpStream, mut server: TcpStream, conn: &Conn, script: &
         let _ = client.shutdown(Shutdown::Both);
     }
     let _ = server.shutdown(Shutdown::Both);
+}
+
+/// An APPEND command line: a tag, then APPEND.
+fn is_append(line: &str) -> bool {
+    line.split(' ')
+        .nth(1)
+        .is_some_and(|word| word.eq_ignore_ascii_case("APPEND"))
 }
 
 /// Length of the first complete response in `buf` (its lines and their literals).

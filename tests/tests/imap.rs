@@ -19,6 +19,7 @@ use mailproof_tests::cli::Mailproof;
 use mailproof_tests::dovecot::{
     self, CuttingProxy, Dovecot, PASSWORD, Setup, TOKEN, USER, crlf, message,
 };
+use mailproof_tests::faults::{Fault, FaultProxy};
 use mailproof_tests::rng::Rng;
 use mailproof_tests::synth::{self, Spec};
 
@@ -640,22 +641,26 @@ fn bearer_tokens_log_in_with_xoauth2_and_oauthbearer() {
     assert!(none.stderr.contains("MAILPROOF_TOKEN"), "{none}");
 }
 
-/// A migration onto the server with planted losses (dropped messages, a dropped copy of a
-/// duplicate, a lost folder), restored from the archive taken before: afterwards nothing is
-/// missing, what was already on the server is untouched, and a second restore appends nothing.
-#[test]
-fn restore_brings_a_lossy_migration_back_to_nothing_missing() {
+/// A migration onto a running server, with planted losses (dropped messages, a dropped copy
+/// of a duplicate, a lost folder), and the archive taken before it.
+struct LossyMigration {
+    _dir: tempfile::TempDir,
+    archive: std::path::PathBuf,
+    d: Dovecot,
+    missing: usize,
+    /// The server's files before any restore.
+    on_server: Vec<(std::path::PathBuf, Vec<u8>)>,
+}
+
+fn lossy_migration(seed: u64) -> LossyMigration {
     use mailproof_tests::migrate::{self, Account, Expect, Options};
-    if !dovecot::available() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let migrated_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
         + 3600;
-    let sim = migrate::simulate(&Options::new(20_251_124, Account::Imap).migrated_at(migrated_at));
+    let sim = migrate::simulate(&Options::new(seed, Account::Imap).migrated_at(migrated_at));
     let missing = sim.count(Expect::Missing);
     assert!(missing > 0, "the plan loses mail");
 
@@ -685,45 +690,137 @@ fn restore_brings_a_lossy_migration_back_to_nothing_missing() {
     after.write_maildir(&d.maildir()).unwrap();
     d.start();
     let on_server = d.snapshot();
+    LossyMigration {
+        _dir: dir,
+        archive,
+        d,
+        missing,
+        on_server,
+    }
+}
 
-    let json = |run: &Mailproof| -> serde_json::Value {
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run}"))
-    };
-    let spec = d.imaps();
-    let dry = run(&[
-        "restore",
-        archive.to_str().unwrap(),
-        &spec,
-        "--dry-run",
-        "--json",
-    ]);
+impl LossyMigration {
+    fn restore(&self, spec: &str, extra: &[&str]) -> Mailproof {
+        let mut args = vec!["restore", self.archive.to_str().unwrap(), spec];
+        args.extend_from_slice(extra);
+        run(&args)
+    }
+
+    /// Everything that was on the server before is still there, byte for byte.
+    fn assert_untouched(&self) {
+        let now: BTreeMap<_, _> = self.d.snapshot().into_iter().collect();
+        for (path, bytes) in &self.on_server {
+            assert_eq!(now.get(path), Some(bytes), "{} changed", path.display());
+        }
+    }
+}
+
+/// Message files in a snapshot of the server's Maildir.
+fn messages(snapshot: &[(std::path::PathBuf, Vec<u8>)]) -> usize {
+    snapshot
+        .iter()
+        .filter(|(p, _)| {
+            p.parent()
+                .and_then(Path::file_name)
+                .is_some_and(|d| d == "cur" || d == "new")
+        })
+        .count()
+}
+
+fn json(run: &Mailproof) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run}"))
+}
+
+/// The lossy migration restored from the archive taken before: afterwards nothing is missing,
+/// what was already on the server is untouched, and a second restore appends nothing.
+#[test]
+fn restore_brings_a_lossy_migration_back_to_nothing_missing() {
+    if !dovecot::available() {
+        return;
+    }
+    let m = lossy_migration(20_251_124);
+    let spec = m.d.imaps();
+    let dry = m.restore(&spec, &["--dry-run", "--json"]);
     assert_eq!(dry.code, 1, "still missing after a dry run: {dry}");
     assert_eq!(
         json(&dry)["plan"]["messages"].as_array().unwrap().len(),
-        missing
+        m.missing
     );
-    assert_eq!(d.snapshot(), on_server, "a dry run changed the server");
+    assert_eq!(m.d.snapshot(), m.on_server, "a dry run changed the server");
 
-    let first = run(&["restore", archive.to_str().unwrap(), &spec, "--json"]);
+    let first = m.restore(&spec, &["--json"]);
     assert_eq!(first.code, 0, "{first}");
     let first = json(&first);
-    assert_eq!(first["restore"]["appended"].as_u64(), Some(missing as u64));
+    assert_eq!(
+        first["restore"]["appended"].as_u64(),
+        Some(m.missing as u64)
+    );
     assert_eq!(
         first["report"]["totals"]["missing"].as_u64(),
         Some(0),
         "{first}"
     );
+    m.assert_untouched();
 
-    // Everything that was on the server is still there, byte for byte.
-    let now: BTreeMap<_, _> = d.snapshot().into_iter().collect();
-    for (path, bytes) in &on_server {
-        assert_eq!(now.get(path), Some(bytes), "{} changed", path.display());
-    }
-
-    let second = run(&["restore", archive.to_str().unwrap(), &spec, "--json"]);
+    let second = m.restore(&spec, &["--json"]);
     assert_eq!(second.code, 0, "{second}");
     assert_eq!(json(&second)["restore"]["appended"].as_u64(), Some(0));
 
-    let check = run(&["check", archive.to_str().unwrap(), &spec]);
+    let check = run(&["check", m.archive.to_str().unwrap(), &spec]);
     assert_eq!(check.code, 0, "{check}");
+}
+
+/// The connection drops as the third message is being appended: the restore stops with a
+/// plain error, keeping the two it put back; run again, it appends only the rest, each once.
+#[test]
+fn a_restore_cut_mid_append_puts_each_message_back_once_when_run_again() {
+    if !dovecot::available() {
+        return;
+    }
+    let m = lossy_migration(20_251_125);
+    assert!(m.missing > 3, "too few losses to cut in between");
+    let proxy = FaultProxy::start(m.d.imap_port, Fault::CutAtAppend, 2);
+    let through = format!("imap://{USER}@127.0.0.1:{}?tls=none", proxy.port);
+
+    let cut = m.restore(&through, &[]);
+    assert_eq!(cut.code, 2, "{cut}");
+    assert_eq!(
+        proxy.fired.load(Ordering::SeqCst),
+        1,
+        "the cut never happened"
+    );
+    assert!(cut.stderr.contains("APPEND"), "{cut}");
+    assert!(
+        cut.stderr.contains(&format!(
+            "Messages put back before this: 2 of {}",
+            m.missing
+        )),
+        "{cut}"
+    );
+    assert!(
+        cut.stderr.contains("Running the same restore again"),
+        "{cut}"
+    );
+    let before = messages(&m.on_server);
+    assert_eq!(
+        messages(&m.d.snapshot()),
+        before + 2,
+        "the two appends before the cut"
+    );
+    m.assert_untouched();
+
+    let again = m.restore(&m.d.imaps(), &["--json"]);
+    assert_eq!(again.code, 0, "{again}");
+    let again = json(&again);
+    assert_eq!(
+        again["restore"]["appended"].as_u64(),
+        Some(m.missing as u64 - 2)
+    );
+    assert_eq!(again["report"]["totals"]["missing"].as_u64(), Some(0));
+    assert_eq!(
+        messages(&m.d.snapshot()),
+        before + m.missing,
+        "each missing message exactly once"
+    );
+    m.assert_untouched();
 }

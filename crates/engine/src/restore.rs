@@ -222,7 +222,10 @@ pub fn apply(
                 claimed: Some(planned.messages),
             });
             let folder = match dest.as_deref_mut() {
-                Some(d) => Some(d.ensure_folder(&planned.path)?),
+                Some(d) => Some(
+                    d.ensure_folder(&planned.path)
+                        .map_err(|e| stopped(e, summary.appended, plan.messages.len()))?,
+                ),
                 None => None,
             };
             open = Some((m.folder, folder));
@@ -237,7 +240,8 @@ pub fn apply(
                             flags: &m.record.flags,
                             internal_date: m.record.internal_date,
                         },
-                    )?;
+                    )
+                    .map_err(|e| stopped(e, summary.appended, plan.messages.len()))?;
                 }
                 summary.folders[m.folder].appended += 1;
                 summary.appended += 1;
@@ -276,6 +280,20 @@ pub fn apply(
         bytes_done: bytes,
     });
     Ok(summary)
+}
+
+/// An error from the destination that stops the appending, with how far it got and what to do:
+/// a restore appends only what is still missing, so running it again is always safe.
+fn stopped(e: Error, appended: u64, total: usize) -> Error {
+    let so_far = format!(
+        "Messages put back before this: {appended} of {total}. Running the same restore again \
+         puts back only what is still missing"
+    );
+    match e {
+        Error::Connection(m) => Error::Connection(format!("{m}. {so_far}")),
+        Error::Refused(m) => Error::Refused(format!("{m}. {so_far}")),
+        other => other,
+    }
 }
 
 fn finish_folder(summary: &Summary, index: usize, observe: Observer<'_>) {
