@@ -2,7 +2,7 @@
 
 use std::io::ErrorKind as Io;
 
-use mailproof_engine::Error;
+use mailproof_engine::{Error, imap, restore};
 
 use crate::ipc::{AppError, ErrorKind};
 
@@ -35,10 +35,21 @@ pub fn app_error(error: Error, what: Option<&str>) -> AppError {
             ErrorKind::DiskFull,
             "The disk is full. Free some space, or choose another place to save, then try again.",
         ),
+        Error::Connection(m) | Error::Refused(m) if m.contains(restore::RUN_AGAIN) => (
+            ErrorKind::Connection,
+            "What was put back stays. Check that this computer is online, then choose Restore \
+             again: only the messages still missing are put back.",
+        ),
         Error::Refused(_) => (
             ErrorKind::Connection,
             "The server refused to open this folder; the message above gives its words. Try \
              again later, or ask your helpdesk.",
+        ),
+        Error::Connection(m) if m.contains(imap::LOGIN_REFUSED) => (
+            ErrorKind::Connection,
+            "The server was reached but did not accept this user name and password. Check both \
+             (the user name is often the full email address). Accounts with two-step sign-in, \
+             such as Gmail or Microsoft 365, need an app password: your helpdesk can tell you.",
         ),
         Error::Connection(m) if m.contains(CERTIFICATE_REFUSED) => (
             ErrorKind::Connection,
@@ -141,6 +152,31 @@ mod tests {
         );
         assert!(!shown.message.contains("--cert"), "{}", shown.message);
         assert!(shown.hint.contains("Certificate field"), "{}", shown.hint);
+    }
+
+    #[test]
+    fn a_refused_log_in_points_at_the_password_not_the_server() {
+        let e = Error::Connection(format!(
+            "ann@mail.example.com:993: {} as ann ([AUTHENTICATIONFAILED] Authentication \
+             failed.); check the user name and the password",
+            imap::LOGIN_REFUSED
+        ));
+        let shown = app_error(e, None);
+        assert_eq!(shown.kind, ErrorKind::Connection);
+        assert!(shown.hint.contains("app password"), "{}", shown.hint);
+        assert!(!shown.hint.contains("server name"), "{}", shown.hint);
+    }
+
+    #[test]
+    fn a_restore_cut_short_says_to_restore_again() {
+        let e = Error::Connection(format!(
+            "ann@mail.example.com:993: APPEND to INBOX failed: connection reset. Messages put \
+             back before this: 2 of 9. {}",
+            restore::RUN_AGAIN
+        ));
+        let shown = app_error(e, None);
+        assert!(shown.message.contains("2 of 9"), "{}", shown.message);
+        assert!(shown.hint.contains("Restore again"), "{}", shown.hint);
     }
 
     #[test]

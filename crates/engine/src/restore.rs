@@ -282,13 +282,13 @@ pub fn apply(
     Ok(summary)
 }
 
+/// What an error that stopped a restore ends with: it is safe to run again.
+pub const RUN_AGAIN: &str = "Running the same restore again puts back only what is still missing";
+
 /// An error from the destination that stops the appending, with how far it got and what to do:
 /// a restore appends only what is still missing, so running it again is always safe.
 fn stopped(e: Error, appended: u64, total: usize) -> Error {
-    let so_far = format!(
-        "Messages put back before this: {appended} of {total}. Running the same restore again \
-         puts back only what is still missing"
-    );
+    let so_far = format!("Messages put back before this: {appended} of {total}. {RUN_AGAIN}");
     match e {
         Error::Connection(m) => Error::Connection(format!("{m}. {so_far}")),
         Error::Refused(m) => Error::Refused(format!("{m}. {so_far}")),

@@ -790,6 +790,11 @@ async fn an_email_account_exported_then_restored() {
     // The app's words: no command-line options.
     assert!(error.starts_with("ann@127.0.0.1"), "{error}");
     assert!(!error.contains("--password-file"), "{error}");
+    // The advice is about the password, not the server's name or port.
+    assert!(
+        error.contains("did not accept this user name and password"),
+        "{error}"
+    );
     app.shot("wrong-password").await;
     app.click("#load-profile").await;
     app.value_becomes("#account-password", "").await;

@@ -22,6 +22,10 @@ use super::secret::{CredentialRequest, Credentials, Secret, SecretKind, Side};
 use super::spec::{Auth, ImapSpec, Tls, format_fingerprint};
 use crate::{Error, Result};
 
+/// The words of the error for credentials the server did not accept, for front ends that give
+/// that case its own advice.
+pub const LOGIN_REFUSED: &str = "the server refused the log-in";
+
 /// Any byte stream a session runs over: plain TCP (loopback only) or TLS.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug> Io for T {}
@@ -109,7 +113,7 @@ impl Connector {
         let location = self.spec.location();
         let refused = |e: async_imap::error::Error| {
             Error::Connection(format!(
-                "{location}: the server refused the log-in as {} ({}); check the user name and the {}",
+                "{location}: {LOGIN_REFUSED} as {} ({}); check the user name and the {}",
                 self.spec.user,
                 server_words(&e),
                 if self.spec.auth.uses_token() {

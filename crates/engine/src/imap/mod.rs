@@ -23,6 +23,7 @@ pub mod utf7;
 use std::fmt;
 use std::sync::Arc;
 
+pub use conn::LOGIN_REFUSED;
 pub use destination::ImapDestination;
 pub use secret::{
     CredentialRequest, Credentials, NoCredentials, Secret, SecretKind, Side, keychain,
