@@ -882,15 +882,8 @@ mod tests {
     fn message(len: usize, attachment: bool) -> Vec<u8> {
         let mut text = b"Subject: minutes\n\n".to_vec();
         if attachment {
-            let mut state = 0x9e37_79b9_7f4a_7c15u64;
-            let noise: Vec<u8> = (0..len)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    state as u8
-                })
-                .collect();
+            let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
+            let noise: Vec<u8> = (0..len).map(|_| next() as u8).collect();
             let encoded = base64_simd::STANDARD.encode_to_string(&noise);
             for line in encoded.as_bytes().chunks(76) {
                 text.extend_from_slice(line);

@@ -2047,13 +2047,7 @@ mod tests {
             b"<p>",
             b"<head>",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..3000 {
             let mut raw = Vec::new();
             for _ in 0..(next() % 80) {
@@ -2265,13 +2259,7 @@ mod tests {
     /// parse of the cut text is used, it gives the values of the parse of the whole message.
     #[test]
     fn cut_bodies_give_the_values_of_the_whole_parse() {
-        let mut state = 0x51_7cc1_b727_220au64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_rng::xorshift(0x51_7cc1_b727_220a);
         let data: Vec<u8> = (0..6000u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
             .collect();
@@ -2312,7 +2300,7 @@ mod tests {
             };
             let width = [76, 64, 72, 1000][(next() % 4) as usize];
             let mut body = base64(&content, width).into_bytes();
-            if next() % 3 == 0 {
+            if next().is_multiple_of(3) {
                 for _ in 0..=(next() % 3) {
                     let at = (next() % (body.len() as u64 + 1)) as usize;
                     let piece = damage[(next() % damage.len() as u64) as usize];

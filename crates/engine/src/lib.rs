@@ -21,6 +21,9 @@ pub mod source;
 pub mod sources;
 pub mod units;
 
+#[cfg(test)]
+mod test_rng;
+
 pub use error::{Error, Result};
 
 /// The version written into receipts and archives as the producing tool.

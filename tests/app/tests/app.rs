@@ -187,6 +187,15 @@ impl App {
             .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
     }
 
+    /// Types `text` into the field `css`.
+    async fn type_into(&self, css: &str, text: &str) {
+        self.el(css)
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
     async fn click(&self, css: &str) {
         self.el(css)
             .await
@@ -421,11 +430,8 @@ async fn before_flow(app: &mut App, s: &Scene, receipt: &Path, archive: &Path) {
     assert_eq!(app.value("#account-host").await, "imap.mailproof.invalid");
     assert_eq!(app.value("#account-user").await, "ann.smith@example.org");
     assert_eq!(app.value("#account-password").await, "");
-    app.el("#account-password")
-        .await
-        .send_keys("not-a-real-password")
-        .await
-        .unwrap();
+    app.type_into("#account-password", "not-a-real-password")
+        .await;
     app.click("#test-connection").await;
     let said = app.text("#error").await;
     assert!(
@@ -596,7 +602,7 @@ async fn after_flow(
 
     // Search narrows the list to what matches.
     let subject = a_subject.expect("a missing message with a subject");
-    app.el("#search").await.send_keys(&subject).await.unwrap();
+    app.type_into("#search", &subject).await;
     let deadline = Instant::now() + WAIT;
     loop {
         let rows = app.rows("#messages tbody tr").await;
@@ -760,11 +766,7 @@ async fn an_email_account_exported_then_restored() {
     // what to do about it here.
     app.click("#load-profile").await;
     app.text_with("#profile-from", "Example Corp IT").await;
-    app.el("#account-password")
-        .await
-        .send_keys(dovecot::PASSWORD)
-        .await
-        .unwrap();
+    app.type_into("#account-password", dovecot::PASSWORD).await;
     app.click("#test-connection").await;
     let error = app.text_with("#error", "certificate was refused").await;
     assert!(error.contains("Certificate field"), "{error}");
@@ -779,11 +781,7 @@ async fn an_email_account_exported_then_restored() {
         "",
         "a new profile kept the password"
     );
-    app.el("#account-password")
-        .await
-        .send_keys("not-the-password")
-        .await
-        .unwrap();
+    app.type_into("#account-password", "not-the-password").await;
     app.click("#test-connection").await;
     let error = app.text_with("#error", "refused the log-in").await;
     assert!(!error.contains("not-the-password"), "{error}");
@@ -800,11 +798,7 @@ async fn an_email_account_exported_then_restored() {
     app.value_becomes("#account-password", "").await;
     assert_eq!(app.value("#account-host").await, "127.0.0.1");
     assert_eq!(app.value("#account-certificate").await, pin);
-    app.el("#account-password")
-        .await
-        .send_keys(dovecot::PASSWORD)
-        .await
-        .unwrap();
+    app.type_into("#account-password", dovecot::PASSWORD).await;
     app.click("#test-connection").await;
     app.text_with("#connection-ok", "It works: 3 folders found.")
         .await;
@@ -843,11 +837,7 @@ async fn an_email_account_exported_then_restored() {
         "",
         "the password outlived a fresh start"
     );
-    app.el("#account-password")
-        .await
-        .send_keys(dovecot::PASSWORD)
-        .await
-        .unwrap();
+    app.type_into("#account-password", dovecot::PASSWORD).await;
     app.click("#pick-receipt").await;
     app.text_with("#chosen-receipt", "account.zip").await;
     app.shot("restore-mailbox").await;

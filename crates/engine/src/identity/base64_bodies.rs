@@ -241,16 +241,6 @@ mod tests {
         (len == Some(out.len())).then_some(out)
     }
 
-    /// A small deterministic generator (xorshift), so failures reproduce.
-    fn rng(mut state: u64) -> impl FnMut() -> u64 {
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        }
-    }
-
     /// What mail-parser's decoder makes of `src`, or `None` where [`decode`] must refuse it: a
     /// byte other than a letter, `=` or a blank (mail-parser stops at most of them and skips a
     /// lone `-`, which no cut holds), or a group left open at the end.
@@ -268,7 +258,7 @@ mod tests {
         let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/\
                          AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\
                          ==\n\n\r \t";
-        let mut next = rng(0x2545_f491_4f6c_dd1d);
+        let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1d);
         for round in 0..2000 {
             let len = if round % 100 == 0 {
                 70_000
@@ -296,7 +286,7 @@ mod tests {
     #[test]
     fn wrapped_bodies_decode_as_mail_parser_does() {
         let changes = b"==  \t\r\n\nAz+/.-\x80";
-        let mut next = rng(0x9e37_79b9_7f4a_7c15);
+        let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..400u64 {
             let data: Vec<u8> = (0..next() % 50_000).map(|_| next() as u8).collect();
             let text = base64_simd::STANDARD.encode_to_string(&data);

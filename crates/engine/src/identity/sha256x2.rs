@@ -318,13 +318,7 @@ mod tests {
     /// Any lengths, fed in any pieces, give `sha2`'s digests of the two streams.
     #[test]
     fn pairs_give_the_digests_of_each_stream() {
-        let mut state = 0x853c_49e6_748f_ea9bu64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_rng::xorshift(0x853c_49e6_748f_ea9b);
         for round in 0..300 {
             let lens = [next() % 5000, next() % 5000];
             let lens = if round % 10 == 0 { [0, lens[1]] } else { lens };
