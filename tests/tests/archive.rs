@@ -112,6 +112,50 @@ fn archives_open_with_unzip() {
     assert!(out.join("messages/INBOX").is_dir());
 }
 
+/// More entries than a zip's 16-bit count holds: the archive takes its ZIP64 end records, and
+/// `verify`, `unzip` and a receipt of the archive all see every message.
+#[test]
+fn more_than_65535_messages_take_zip64() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("eml/INBOX");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let count = 66_000;
+    for n in 1..=count {
+        let message = format!("Message-ID: <{n}@example.org>\nSubject: note {n}\n\nbody {n}\n");
+        std::fs::write(inbox.join(format!("{n}.eml")), message).unwrap();
+    }
+    let zip = dir.path().join("many.zip");
+    let spec = format!("eml:{}", dir.path().join("eml").display());
+    let run = export(&spec, &zip, &[]);
+    assert_eq!(run.code, 0, "{run}");
+    let bytes = std::fs::read(&zip).unwrap();
+    // The ZIP64 end record, its locator, then the classic end record, which says "see ZIP64".
+    let end = &bytes[bytes.len() - 22..];
+    assert_eq!(&end[..4], b"PK\x05\x06");
+    assert_eq!(&end[10..12], &[0xff, 0xff]);
+    assert_eq!(&bytes[bytes.len() - 42..bytes.len() - 38], b"PK\x06\x07");
+
+    let verify = Mailproof::run(&["verify", zip.to_str().unwrap()]);
+    assert_eq!(verify.code, 0, "{verify}");
+    assert!(verify.stdout.contains("All 66,000 messages"), "{verify}");
+    let again = dir.path().join("again.receipt");
+    let run = Mailproof::run(&[
+        "receipt",
+        zip.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(Receipt::load(&again).unwrap().totals.found, count);
+    if let Ok(test) = Command::new("unzip").arg("-tq").arg(&zip).output() {
+        assert!(
+            test.status.success(),
+            "{}",
+            String::from_utf8_lossy(&test.stdout)
+        );
+    }
+}
+
 #[test]
 fn an_existing_output_is_not_replaced_without_force() {
     let (dir, manifest) = fixtures::temp().unwrap();

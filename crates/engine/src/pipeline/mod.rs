@@ -755,23 +755,15 @@ fn hash_one(
     let work = catch_unwind(AssertUnwindSafe(|| {
         let identity = identify(&raw.bytes);
         let prepared = match (entry, compression) {
-            (Some(name), Some(c)) => Some(c.prepare(name, std::mem::take(&mut raw.bytes))),
+            (Some(name), Some(c)) => Some(EntryData::Ready(
+                c.prepare(name, std::mem::take(&mut raw.bytes)),
+            )),
             _ => None,
         };
         (identity, prepared)
     }));
     match work {
         Ok((identity, prepared)) => {
-            let prepared = match prepared.transpose() {
-                Ok(p) => p,
-                Err(e) => {
-                    return Item::Unreadable(UnreadableRecord {
-                        folder,
-                        source_id: raw.source_id,
-                        reason: format!("could not be compressed for the archive: {e}"),
-                    });
-                }
-            };
             raw.bytes = Vec::new();
             Item::Hashed(Box::new(Hashed {
                 folder,
