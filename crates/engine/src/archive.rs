@@ -190,6 +190,8 @@ pub struct ArchiveWriter {
     path: PathBuf,
     compression: Compression,
     entries: u64,
+    /// Where the last disk writes were started from (see [`start_writeback`]).
+    written_back: u64,
 }
 
 impl ArchiveWriter {
@@ -214,6 +216,7 @@ impl ArchiveWriter {
             path: path.to_path_buf(),
             compression,
             entries: 0,
+            written_back: 0,
         })
     }
 
@@ -234,6 +237,15 @@ impl ArchiveWriter {
             )
             .map_err(|e| Error::io("cannot write", &self.path, e))?;
         self.entries += 1;
+        let (file, written) = self.zip.output();
+        if written - self.written_back >= WRITEBACK_STEP {
+            start_writeback(
+                file.get_ref(),
+                self.written_back,
+                written - self.written_back,
+            );
+            self.written_back = written;
+        }
         self.receipt.write(record)
     }
 
@@ -247,6 +259,7 @@ impl ArchiveWriter {
             path,
             compression,
             entries,
+            written_back: _,
         } = self;
         let (seal, receipt_file) = receipt.seal()?;
         drop(receipt_file);
@@ -277,6 +290,29 @@ impl ArchiveWriter {
         Ok((seal, file))
     }
 }
+
+/// How many bytes of archive are written between two calls of [`start_writeback`].
+const WRITEBACK_STEP: u64 = 32 << 20;
+
+/// Asks the system to start writing this range of the file to disk now, without waiting for it.
+/// An archive is flushed to disk before it is renamed; left to the end, that flush wrote the
+/// whole archive while nothing else happened (0.33 s of a 2.4 s export of 1.1 GB); started as
+/// the archive grows, it overlaps with the hashing.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, from: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(from), Ok(len)) = (i64::try_from(from), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: the descriptor is open for as long as `file` is borrowed; the call only schedules
+    // writes of the file's own pages. Its result does not matter: the flush at the end decides.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File, _from: u64, _len: u64) {}
 
 /// The archive file's write buffer: headers and small messages are gathered in it; a message
 /// at least this long goes to the file directly instead of being copied through it first.
