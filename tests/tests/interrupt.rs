@@ -28,7 +28,7 @@ fn partial(out: &Path) -> PathBuf {
     PathBuf::from(format!("{}.partial", out.display()))
 }
 
-fn start(command: &str, source: &Path, out: &Path) -> Child {
+fn start(command: &str, source: &Path, out: &Path, extra: &[&str]) -> Child {
     Command::new(bin())
         .args([
             command,
@@ -38,16 +38,24 @@ fn start(command: &str, source: &Path, out: &Path) -> Child {
             "--threads",
             "1",
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
 }
 
-/// Starts `command` and sends `signal` once its unfinished file reaches `at` bytes; returns
-/// the exit code and what it printed on stderr.
-fn interrupt(command: &str, source: &Path, out: &Path, at: u64, signal: &str) -> (i32, String) {
-    let mut child = start(command, source, out);
+/// Starts `command` (with `extra` arguments) and sends `signal` once its unfinished file
+/// reaches `at` bytes; returns the exit code and what it printed on stderr.
+fn interrupt(
+    command: &str,
+    source: &Path,
+    out: &Path,
+    extra: &[&str],
+    at: u64,
+    signal: &str,
+) -> (i32, String) {
+    let mut child = start(command, source, out, extra);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let len = fs::metadata(partial(out)).map(|m| m.len()).unwrap_or(0);
@@ -86,16 +94,23 @@ fn outputs(dir: &Path) -> Vec<String> {
     names
 }
 
-fn resume_after_kills(command: &str, file: &str) {
+/// Runs `command` (with `extra` arguments) to the end, then kills it early, halfway and near the
+/// end, and each time runs it again: the result is the same as the unbroken run's.
+fn resume_after_kills(command: &str, file: &str, extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let source = mailbox(dir.path()).unwrap();
     let reference = dir.path().join(format!("reference-{file}"));
-    let run = Mailproof::run(&[
-        command,
-        source.to_str().unwrap(),
-        "-o",
-        reference.to_str().unwrap(),
-    ]);
+    let run_to_end = |out: &Path| {
+        let mut args = vec![
+            command,
+            source.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        Mailproof::run(&args)
+    };
+    let run = run_to_end(&reference);
     assert_eq!(run.code, 0, "{run}");
     let expected = content(&load_receipt(&reference).unwrap());
     let full = fs::metadata(&reference).unwrap().len();
@@ -109,7 +124,7 @@ fn resume_after_kills(command: &str, file: &str) {
         let out = dir
             .path()
             .join(format!("{}-{file}", point.replace(' ', "-")));
-        let (code, stderr) = interrupt(command, &source, &out, at, "-KILL");
+        let (code, stderr) = interrupt(command, &source, &out, extra, at, "-KILL");
         if code == 0 {
             // Near the end the run may finish between the size check and the signal: then it
             // must simply be whole.
@@ -131,12 +146,7 @@ fn resume_after_kills(command: &str, file: &str) {
             "{point}: the unfinished output is kept"
         );
 
-        let again = Mailproof::run(&[
-            command,
-            source.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ]);
+        let again = run_to_end(&out);
         assert_eq!(again.code, 0, "{point}: {again}");
         if at > 1 {
             assert!(
@@ -161,12 +171,17 @@ fn resume_after_kills(command: &str, file: &str) {
 
 #[test]
 fn an_export_killed_anywhere_resumes_to_the_same_archive() {
-    resume_after_kills("export", "archive.zip");
+    resume_after_kills("export", "archive.zip", &[]);
+}
+
+#[test]
+fn a_deflate_export_killed_anywhere_resumes_to_the_same_archive() {
+    resume_after_kills("export", "archive.zip", &["--compression", "deflate"]);
 }
 
 #[test]
 fn a_receipt_killed_anywhere_resumes_to_the_same_receipt() {
-    resume_after_kills("receipt", "mailbox.receipt");
+    resume_after_kills("receipt", "mailbox.receipt", &[]);
 }
 
 #[test]
@@ -174,7 +189,7 @@ fn ctrl_c_stops_cleanly_and_says_how_to_continue() {
     let dir = tempfile::tempdir().unwrap();
     let source = mailbox(dir.path()).unwrap();
     let out = dir.path().join("archive.zip");
-    let (code, stderr) = interrupt("export", &source, &out, 20 << 20, "-INT");
+    let (code, stderr) = interrupt("export", &source, &out, &[], 20 << 20, "-INT");
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("stopped on request"), "{stderr}");
     assert!(stderr.contains("run the same command again"), "{stderr}");
@@ -201,7 +216,7 @@ fn force_starts_over_and_another_mailbox_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let source = mailbox(dir.path()).unwrap();
     let out = dir.path().join("archive.zip");
-    let (code, _) = interrupt("export", &source, &out, 40 << 20, "-KILL");
+    let (code, _) = interrupt("export", &source, &out, &[], 40 << 20, "-KILL");
     assert_eq!(code, -1);
 
     // Another mailbox into the same unfinished output: refused, and nothing is touched.
