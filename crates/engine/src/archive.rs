@@ -158,6 +158,18 @@ pub struct Ready {
     data: Vec<u8>,
 }
 
+impl<W: Write + io::Seek> ZipWriter<W> {
+    fn add_ready(&mut self, ready: &Ready) -> io::Result<()> {
+        self.add(
+            &ready.name,
+            ready.method,
+            ready.crc,
+            ready.size,
+            &ready.data,
+        )
+    }
+}
+
 impl EntryData {
     /// The zip entry name.
     pub fn name(&self) -> String {
@@ -228,13 +240,7 @@ impl ArchiveWriter {
             None => return self.receipt.write(record),
         };
         self.zip
-            .add(
-                &ready.name,
-                ready.method,
-                ready.crc,
-                ready.size,
-                &ready.data,
-            )
+            .add_ready(&ready)
             .map_err(|e| Error::io("cannot write", &self.path, e))?;
         self.entries += 1;
         let (file, written) = self.zip.output();
@@ -265,8 +271,7 @@ impl ArchiveWriter {
         drop(receipt_file);
         let write_err = |e| Error::io("cannot write", &path, e);
         let readme = readme(&seal).into_bytes();
-        let r = compression.prepare(README_ENTRY.into(), readme);
-        zip.add(&r.name, r.method, r.crc, r.size, &r.data)
+        zip.add_ready(&compression.prepare(README_ENTRY.into(), readme))
             .map_err(write_err)?;
         let side =
             File::open(&receipt_path).map_err(|e| Error::io("cannot read", &receipt_path, e))?;
@@ -527,7 +532,7 @@ fn changed(digest: &str, n: u64, record: &MessageRecord) -> String {
 
 /// Reads one entry whole, but never more than the `size` its receipt records (and never more
 /// than [`MAX_MESSAGE`]): an entry that decompresses to more is refused, not held in memory.
-/// The zip reader checks the CRC-32 of an entry read to its end.
+/// [`EntryReader`] checks the CRC-32 of an entry read to its end.
 fn read_entry(
     zip: &mut ZipArchive<BufReader<File>>,
     entries: &mut EntryReader,
@@ -1055,11 +1060,8 @@ mod tests {
         ];
         let mut writer = ArchiveWriter::with_limits(&path, Compression::Deflate, limits).unwrap();
         for (name, bytes) in &messages {
-            let r = Compression::Deflate.prepare(name.to_string(), bytes.clone());
-            writer
-                .zip
-                .add(&r.name, r.method, r.crc, r.size, &r.data)
-                .unwrap();
+            let ready = Compression::Deflate.prepare(name.to_string(), bytes.clone());
+            writer.zip.add_ready(&ready).unwrap();
         }
         let receipt = message(100 << 10, false);
         writer
