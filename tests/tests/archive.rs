@@ -17,6 +17,13 @@ fn export(spec: &str, out: &Path, extra: &[&str]) -> Mailproof {
     Mailproof::run(&args)
 }
 
+/// Takes a receipt of `source` into `out` and loads it.
+fn receipt_of(source: &str, out: &Path) -> Receipt {
+    let run = Mailproof::run(&["receipt", source, "-o", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run}");
+    Receipt::load(out).unwrap()
+}
+
 fn maildir_spec(manifest: &Manifest) -> String {
     manifest.of_kind(Kind::Maildir).next().unwrap().spec()
 }
@@ -62,20 +69,9 @@ fn export_verify_and_read_back() {
             let again = dir
                 .path()
                 .join(format!("{}-{compression}-again.receipt", fixture.name));
-            assert_eq!(
-                Mailproof::run(&["receipt", &fixture.spec(), "-o", direct.to_str().unwrap()]).code,
-                0
-            );
-            let run = Mailproof::run(&[
-                "receipt",
-                zip.to_str().unwrap(),
-                "-o",
-                again.to_str().unwrap(),
-            ]);
-            assert_eq!(run.code, 0, "{run}");
             let (a, b) = (
-                Receipt::load(&direct).unwrap(),
-                Receipt::load(&again).unwrap(),
+                receipt_of(&fixture.spec(), &direct),
+                receipt_of(zip.to_str().unwrap(), &again),
             );
             assert_eq!(content(&a), content(&b), "{}", fixture.name);
             assert_eq!(a.totals.found, b.totals.found);
@@ -138,15 +134,8 @@ fn more_than_65535_messages_take_zip64() {
     let verify = Mailproof::run(&["verify", zip.to_str().unwrap()]);
     assert_eq!(verify.code, 0, "{verify}");
     assert!(verify.stdout.contains("All 66,000 messages"), "{verify}");
-    let again = dir.path().join("again.receipt");
-    let run = Mailproof::run(&[
-        "receipt",
-        zip.to_str().unwrap(),
-        "-o",
-        again.to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 0, "{run}");
-    assert_eq!(Receipt::load(&again).unwrap().totals.found, count);
+    let again = receipt_of(zip.to_str().unwrap(), &dir.path().join("again.receipt"));
+    assert_eq!(again.totals.found, count);
     if let Ok(test) = Command::new("unzip").arg("-tq").arg(&zip).output() {
         assert!(
             test.status.success(),

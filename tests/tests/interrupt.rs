@@ -46,7 +46,8 @@ fn start(command: &str, source: &Path, out: &Path, extra: &[&str]) -> Child {
 }
 
 /// Starts `command` (with `extra` arguments) and sends `signal` once its unfinished file
-/// reaches `at` bytes; returns the exit code and what it printed on stderr.
+/// reaches `at` bytes; returns the exit code (0 when it finished first) and what it printed on
+/// stderr.
 fn interrupt(
     command: &str,
     source: &Path,
@@ -67,8 +68,9 @@ fn interrupt(
             assert!(status.success());
             break;
         }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("{command} finished ({status}) before reaching {at} bytes");
+        // A run may finish between two looks at its file; the caller judges whether it may.
+        if child.try_wait().unwrap().is_some() {
+            break;
         }
         assert!(
             Instant::now() < deadline,

@@ -137,7 +137,7 @@ impl<W: Write + Seek> ZipWriter<W> {
             offset: self.pos,
         };
         let zip64 = header.size >= self.limits.size || header.compressed >= self.limits.size;
-        self.local_header(&header, zip64)?;
+        self.put(&local_header(&header, zip64)?)?;
         self.put(data)?;
         self.central_record(&header)
     }
@@ -162,7 +162,7 @@ impl<W: Write + Seek> ZipWriter<W> {
         };
         // Room for what Deflate at its fastest level can add to bytes it cannot shrink.
         let zip64 = size.saturating_add(size / 8 + 1024) >= self.limits.size;
-        self.local_header(&header, zip64)?;
+        self.put(&local_header(&header, zip64)?)?;
         let mut input = Checked {
             inner: data,
             crc: crc32fast::Hasher::new(),
@@ -193,27 +193,10 @@ impl<W: Write + Seek> ZipWriter<W> {
                 "{name}: too large once compressed"
             )));
         }
-        // Fill in the CRC and sizes: at 14 in the header, and in its ZIP64 field.
+        // The header again, now with the CRC and sizes: the same length, written over the first.
         let end = self.pos;
-        self.out.seek(SeekFrom::Start(header.offset + 14))?;
-        let mut fixed = Vec::with_capacity(12);
-        put32(&mut fixed, header.crc);
-        if zip64 {
-            put32(&mut fixed, u32::MAX);
-            put32(&mut fixed, u32::MAX);
-        } else {
-            put32(&mut fixed, header.compressed as u32);
-            put32(&mut fixed, header.size as u32);
-        }
-        self.out.write_all(&fixed)?;
-        if zip64 {
-            let field = header.offset + 30 + name.len() as u64 + 4;
-            self.out.seek(SeekFrom::Start(field))?;
-            let mut sizes = Vec::with_capacity(16);
-            put64(&mut sizes, header.size);
-            put64(&mut sizes, header.compressed);
-            self.out.write_all(&sizes)?;
-        }
+        self.out.seek(SeekFrom::Start(header.offset))?;
+        self.out.write_all(&local_header(&header, zip64)?)?;
         self.out.seek(SeekFrom::Start(end))?;
         self.central_record(&header)
     }
@@ -279,36 +262,6 @@ impl<W: Write + Seek> ZipWriter<W> {
         Ok(())
     }
 
-    fn local_header(&mut self, h: &Header<'_>, zip64: bool) -> io::Result<()> {
-        let name_len = name_len(h.name)?;
-        let mut b = Vec::with_capacity(30 + h.name.len() + 20);
-        put32(&mut b, LOCAL_HEADER);
-        put16(&mut b, h.version_needed(zip64));
-        put16(&mut b, h.flags());
-        put16(&mut b, h.method.code());
-        put16(&mut b, 0);
-        put16(&mut b, DOS_DATE);
-        put32(&mut b, h.crc);
-        if zip64 {
-            // Both sizes go in the ZIP64 field of a local header, or neither.
-            put32(&mut b, u32::MAX);
-            put32(&mut b, u32::MAX);
-        } else {
-            put32(&mut b, h.compressed as u32);
-            put32(&mut b, h.size as u32);
-        }
-        put16(&mut b, name_len);
-        put16(&mut b, if zip64 { 20 } else { 0 });
-        b.extend_from_slice(h.name.as_bytes());
-        if zip64 {
-            put16(&mut b, ZIP64_EXTRA);
-            put16(&mut b, 16);
-            put64(&mut b, h.size);
-            put64(&mut b, h.compressed);
-        }
-        self.put(&b)
-    }
-
     fn central_record(&mut self, h: &Header<'_>) -> io::Result<()> {
         let limits = self.limits;
         // The central ZIP64 field holds only the values too large for their own field, in
@@ -355,6 +308,37 @@ impl<W: Write + Seek> ZipWriter<W> {
         self.entries += 1;
         Ok(())
     }
+}
+
+/// An entry's local header; with `zip64`, its sizes go in the ZIP64 field.
+fn local_header(h: &Header<'_>, zip64: bool) -> io::Result<Vec<u8>> {
+    let name_len = name_len(h.name)?;
+    let mut b = Vec::with_capacity(30 + h.name.len() + 20);
+    put32(&mut b, LOCAL_HEADER);
+    put16(&mut b, h.version_needed(zip64));
+    put16(&mut b, h.flags());
+    put16(&mut b, h.method.code());
+    put16(&mut b, 0);
+    put16(&mut b, DOS_DATE);
+    put32(&mut b, h.crc);
+    if zip64 {
+        // Both sizes go in the ZIP64 field of a local header, or neither.
+        put32(&mut b, u32::MAX);
+        put32(&mut b, u32::MAX);
+    } else {
+        put32(&mut b, h.compressed as u32);
+        put32(&mut b, h.size as u32);
+    }
+    put16(&mut b, name_len);
+    put16(&mut b, if zip64 { 20 } else { 0 });
+    b.extend_from_slice(h.name.as_bytes());
+    if zip64 {
+        put16(&mut b, ZIP64_EXTRA);
+        put16(&mut b, 16);
+        put64(&mut b, h.size);
+        put64(&mut b, h.compressed);
+    }
+    Ok(b)
 }
 
 fn name_len(name: &str) -> io::Result<u16> {
