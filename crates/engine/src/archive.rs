@@ -178,6 +178,14 @@ impl EntryData {
             EntryData::Whole { name, .. } => name.clone(),
         }
     }
+
+    /// The bytes it holds until written.
+    pub(crate) fn held(&self) -> usize {
+        match self {
+            EntryData::Ready(r) => r.data.len(),
+            EntryData::Whole { bytes, .. } => bytes.len(),
+        }
+    }
 }
 
 impl std::str::FromStr for Compression {

@@ -246,11 +246,16 @@ enum Item {
 const ITEM_OVERHEAD: u64 = 2 << 10;
 
 impl Item {
-    /// What this item counts against the in-flight budget.
+    /// What this item counts against the in-flight budget: the bytes it holds. A hashed
+    /// message holds only its archive entry, if any, so the rest of its charge is given back
+    /// as soon as it is hashed: otherwise one big message still being hashed would keep
+    /// everything hashed after it charged at full size, and the reader would stop for room
+    /// while the other workers had nothing to do.
     fn cost(&self) -> u64 {
         ITEM_OVERHEAD
             + match self {
                 Item::Message { raw, .. } => raw.bytes.len() as u64,
+                Item::Hashed(h) => h.prepared.as_ref().map_or(0, |p| p.held() as u64),
                 _ => 0,
             }
     }
@@ -514,7 +519,7 @@ fn run(
         for _ in 0..workers {
             let jobs = job_rx.clone();
             let done = done_tx.clone();
-            scope.spawn(move || hash_worker(jobs, done, compression, identity::identify));
+            scope.spawn(move || hash_worker(jobs, done, budget, compression, identity::identify));
         }
         drop(done_tx);
         drop(job_rx);
@@ -720,22 +725,26 @@ type Identify = fn(&[u8]) -> Identity;
 fn hash_worker(
     jobs: Receiver<Batch>,
     done: Sender<Batch>,
+    budget: &Budget,
     compression: Option<Compression>,
     identify: Identify,
 ) {
     for batch in jobs {
+        let mut freed = 0;
         // Collected in place: the batch's allocation goes on to the writer.
         let batch: Batch = batch
             .into_iter()
             .map(|(seq, cost, item)| match item {
-                Item::Message { folder, raw, entry } => (
-                    seq,
-                    cost,
-                    hash_one(folder, raw, entry, compression, identify),
-                ),
+                Item::Message { folder, raw, entry } => {
+                    let hashed = hash_one(folder, raw, entry, compression, identify);
+                    let held = hashed.cost().min(cost);
+                    freed += cost - held;
+                    (seq, held, hashed)
+                }
                 other => (seq, cost, other),
             })
             .collect();
+        budget.release(freed);
         if done.send(batch).is_err() {
             return;
         }
@@ -1031,9 +1040,14 @@ mod tests {
         ];
         let (job_tx, job_rx) = unbounded::<Batch>();
         let (done_tx, done_rx) = unbounded::<Batch>();
+        let budget = Budget::new(BUDGET);
         let mut jobs: Batch = (1..)
             .zip(items)
-            .map(|(seq, item)| (seq, item.cost(), item))
+            .map(|(seq, item)| {
+                let cost = item.cost();
+                assert_eq!(budget.try_acquire(cost), Some(true));
+                (seq, cost, item)
+            })
             .collect();
         // Two batches, the later one hashed first: the writer still keeps source order.
         let later = jobs.split_off(2);
@@ -1041,16 +1055,18 @@ mod tests {
         job_tx.send(jobs).unwrap();
         drop(job_tx);
         // One worker takes every message in turn: it must survive the panic to hash the third.
-        hash_worker(job_rx, done_tx, None, fragile);
+        hash_worker(job_rx, done_tx, &budget, None, fragile);
+        // Hashed, the messages are charged only for their records until written.
+        assert_eq!(budget.lock().in_flight, 5 * ITEM_OVERHEAD);
 
         let mut records = Vec::new();
         let mut write = |record: &Record, _: Option<EntryData>| {
             records.push(record.clone());
             Ok(())
         };
-        let budget = Budget::new(BUDGET);
         let tally =
             write_in_order(&done_rx, Tally::default(), &budget, &|_| {}, &mut write).unwrap();
+        assert_eq!(budget.lock().in_flight, 0, "all given back once written");
 
         let end = &tally.ends[0].1;
         assert_eq!((end.read, end.unreadable), (2, 1));
