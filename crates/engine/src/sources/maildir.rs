@@ -42,7 +42,9 @@ mod destination;
 
 pub use destination::MaildirDestination;
 
-use super::eml::{absolute, count, io_reason, list_dir, make_unique, read_file, summarise};
+use super::eml::{
+    absolute, count, io_reason, list_dir, make_unique, read_file, summarise, total_len,
+};
 use crate::source::{
     Entry, Folder, FolderNotes, RawMessage, Role, Sink, Source, SourceDescription,
 };
@@ -158,18 +160,14 @@ impl Source for MaildirSource {
                 locator
             };
             let name = path.join("/");
-            let (mut claimed, mut bytes) = (Some(0u64), Some(0u64));
+            let mut messages = Vec::new();
+            let mut listed = true;
             for sub in ["cur", "new"] {
                 match list_dir(&dir.join(sub)) {
                     Ok(entries) => {
                         for entry in entries {
                             match classify(&entry) {
-                                Kind::Message => {
-                                    claimed = claimed.map(|c| c + 1);
-                                    // One stat per file, for the progress total only.
-                                    let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                                    bytes = bytes.map(|b| b + len);
-                                }
+                                Kind::Message => messages.push(entry),
                                 Kind::Hidden => {
                                     hidden.push(super::eml::relative_id(&root, &entry.path()))
                                 }
@@ -181,9 +179,14 @@ impl Source for MaildirSource {
                     }
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     // Reading the folder will report the error; no count to claim.
-                    Err(_) => (claimed, bytes) = (None, None),
+                    Err(_) => listed = false,
                 }
             }
+            let (claimed, bytes) = if listed {
+                (Some(messages.len() as u64), Some(total_len(&messages)))
+            } else {
+                (None, None)
+            };
             if let Ok(entries) = fs::read_dir(dir.join("tmp")) {
                 let n = entries.filter(|e| e.is_ok()).count();
                 if n > 0 {
