@@ -724,9 +724,9 @@ fn part_text<'a>(
 /// `text` taken as the whole body (UTF-8, invalid bytes replaced), with no attachments.
 fn fallback_facts(headers: Option<Facts>, text: &[u8]) -> Facts {
     let mut facts = headers.unwrap_or_default();
-    let mut hashes = TextHashes::new();
+    let mut hashes = TextHashes::default();
     hashes.add_part(&String::from_utf8_lossy(text));
-    (facts.body, facts.letters) = hashes.finish();
+    (facts.body, facts.letters) = Beside::new(hashes).finish();
     facts
 }
 
@@ -735,7 +735,7 @@ fn fallback_facts(headers: Option<Facts>, text: &[u8]) -> Facts {
 fn facts_of(message: &Message<'_>, depth: usize, cuts: Option<&CutBodies<'_>>) -> Facts {
     let mut facts = header_facts(message);
 
-    let mut hashes = TextHashes::new();
+    let mut hashes = TextHashes::default();
     for &id in &message.text_body {
         let Some(part) = message.parts.get(id as usize) else {
             continue;
@@ -746,7 +746,7 @@ fn facts_of(message: &Message<'_>, depth: usize, cuts: Option<&CutBodies<'_>>) -
             _ => {}
         }
     }
-    (facts.body, facts.letters) = hashes.finish();
+    let mut beside = Beside::new(hashes);
 
     for &id in &message.attachments {
         let Some(part) = message.parts.get(id as usize) else {
@@ -754,14 +754,13 @@ fn facts_of(message: &Message<'_>, depth: usize, cuts: Option<&CutBodies<'_>>) -
         };
         let entry = match &part.body {
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
-                let mut hasher = Sha256::new();
                 // A cut body is decoded in pieces straight into the hash; what the parser
                 // decoded after it follows.
                 let cut = cuts
-                    .and_then(|c| c.decode(part, |piece| hasher.update(piece)))
+                    .and_then(|c| c.decode(part, |piece| beside.add(piece)))
                     .unwrap_or(0);
-                hasher.update(bytes);
-                format!("{} {}", hex(&hasher.finalize()), cut + bytes.len())
+                beside.add(bytes);
+                format!("{} {}", hex(&beside.attachment()), cut + bytes.len())
             }
             PartType::Text(text) | PartType::Html(text) => {
                 let (digest, size) = text_attachment(&part_text(part, text, cuts));
@@ -785,6 +784,7 @@ fn facts_of(message: &Message<'_>, depth: usize, cuts: Option<&CutBodies<'_>>) -
         };
         facts.attachments.push(entry);
     }
+    (facts.body, facts.letters) = beside.finish();
     facts.attachments.sort_unstable();
     facts
 }
@@ -907,52 +907,42 @@ fn for_each_line(text: &str, mut f: impl FnMut(&str)) {
     f(&text[start..]);
 }
 
-/// Hashes body text as it is normalised: the text hash for the fingerprint and the
-/// letters-and-digits hash for the tolerant key.
+/// Body text as it is normalised, for the text hash of the fingerprint, and its letters and
+/// digits, for the tolerant key; hashed by [`Beside`].
+#[derive(Default)]
 struct TextHashes {
-    body: HashSink,
-    letters: HashSink,
+    body: Vec<u8>,
+    letters: Vec<u8>,
     /// Empty lines seen but not yet written: written only if a non-empty line follows.
     pending_empty: usize,
-    scratch: Vec<u8>,
 }
 
 impl TextHashes {
-    fn new() -> TextHashes {
-        TextHashes {
-            body: HashSink::new(),
-            letters: HashSink::new(),
-            pending_empty: 0,
-            scratch: Vec::new(),
-        }
-    }
-
     fn add_part(&mut self, text: &str) {
         let text = nfc(text);
+        self.body.reserve(text.len());
         for_each_line(&text, |line| self.line(line));
         // Line breaks and trimmed blanks are never letters or digits, so the letters can be
         // taken from the whole part at once.
-        self.scratch.clear();
-        self.scratch.reserve(text.len());
+        self.letters.reserve(text.len());
         let mut rest = text.as_ref();
         while !rest.is_empty() {
             // ASCII runs take the fast path; other characters are classified one by one.
             let ascii = ascii_prefix(rest.as_bytes());
-            ascii_letters(&rest.as_bytes()[..ascii], &mut self.scratch);
+            ascii_letters(&rest.as_bytes()[..ascii], &mut self.letters);
             rest = &rest[ascii..];
             let mut chars = rest.chars();
             if let Some(c) = chars.next() {
                 if c.is_alphanumeric() {
                     let mut utf8 = [0; 4];
                     for l in c.to_lowercase() {
-                        self.scratch
+                        self.letters
                             .extend_from_slice(l.encode_utf8(&mut utf8).as_bytes());
                     }
                 }
                 rest = chars.as_str();
             }
         }
-        self.letters.put(&self.scratch);
     }
 
     fn line(&mut self, line: &str) {
@@ -962,14 +952,76 @@ impl TextHashes {
             return;
         }
         for _ in 0..std::mem::take(&mut self.pending_empty) {
-            self.body.put(b"\n");
+            self.body.push(b'\n');
         }
-        self.body.put(line.as_bytes());
-        self.body.put(b"\n");
+        self.body.extend_from_slice(line.as_bytes());
+        self.body.push(b'\n');
+    }
+}
+
+/// The SHA-256 of a message's decoded attachments, each computed beside some of its body text
+/// and letters (two SHA-256 side by side, [`sha256x2::Pair`]); what is left of the text and
+/// the letters is hashed beside each other at the end. Hashed one after the other, these were
+/// a seventh of a receipt's time.
+struct Beside {
+    pair: sha256x2::Pair,
+    /// The body text and its letters: the second lane takes the first, then the second.
+    texts: [Vec<u8>; 2],
+    /// Which of `texts` the second lane is taking (2 once both are done), and how far it is.
+    at: usize,
+    pos: usize,
+    digests: [[u8; 32]; 2],
+}
+
+impl Beside {
+    fn new(text: TextHashes) -> Beside {
+        Beside {
+            pair: sha256x2::Pair::new(),
+            texts: [text.body, text.letters],
+            at: 0,
+            pos: 0,
+            digests: [[0; 32]; 2],
+        }
     }
 
-    fn finish(self) -> ([u8; 32], [u8; 32]) {
-        (self.body.finish(), self.letters.finish())
+    /// Adds `piece` to the attachment being hashed, beside as many bytes of text.
+    fn add(&mut self, mut piece: &[u8]) {
+        while self.at < 2 {
+            let text = &self.texts[self.at][self.pos..];
+            let n = text.len().min(piece.len());
+            self.pair.update(&piece[..n], &text[..n]);
+            piece = &piece[n..];
+            self.pos += n;
+            if self.pos < self.texts[self.at].len() {
+                return;
+            }
+            self.digests[self.at] = self.pair.finish_second();
+            (self.at, self.pos) = (self.at + 1, 0);
+        }
+        self.pair.update(piece, b"");
+    }
+
+    /// The digest of the attachment added since the last one.
+    fn attachment(&mut self) -> [u8; 32] {
+        self.pair.finish_first()
+    }
+
+    /// The digests of the body text and of its letters.
+    fn finish(mut self) -> ([u8; 32], [u8; 32]) {
+        match self.at {
+            0 => {
+                // The letters on the first lane, beside the rest of the text.
+                let (letters, text) = (&self.texts[1], &self.texts[0][self.pos..]);
+                self.pair.update(letters, text);
+                let (letters, text) = self.pair.finish();
+                (text, letters)
+            }
+            1 => {
+                self.pair.update(b"", &self.texts[1][self.pos..]);
+                (self.digests[0], self.pair.finish().1)
+            }
+            _ => (self.digests[0], self.digests[1]),
+        }
     }
 }
 
@@ -2135,6 +2187,41 @@ mod tests {
             identify(raw).fingerprint,
             hex(&Sha256::digest(expect.as_bytes()))
         );
+    }
+
+    /// Attachments hashed beside the body text and letters, whatever their number, lengths and
+    /// pieces, get the digests each would get alone; so do the text and the letters.
+    #[test]
+    fn attachments_beside_text_and_letters_keep_their_digests() {
+        let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1d);
+        let bytes = |n: u64| -> Vec<u8> { (0..n).map(|i| (i * 7 + n) as u8).collect() };
+        for round in 0..400u64 {
+            let len = |r: u64| if r.is_multiple_of(5) { 0 } else { r % 3000 };
+            let text = TextHashes {
+                body: bytes(len(next())),
+                letters: bytes(len(next())),
+                pending_empty: 0,
+            };
+            let expected_text = (
+                <[u8; 32]>::from(Sha256::digest(&text.body)),
+                <[u8; 32]>::from(Sha256::digest(&text.letters)),
+            );
+            let mut beside = Beside::new(text);
+            for _ in 0..round % 4 {
+                let attachment = bytes(len(next()) * (next() % 3 + 1));
+                let mut rest = &attachment[..];
+                while !rest.is_empty() {
+                    let n = rest.len().min((next() % 700) as usize + 1);
+                    beside.add(&rest[..n]);
+                    rest = &rest[n..];
+                }
+                assert_eq!(
+                    beside.attachment(),
+                    <[u8; 32]>::from(Sha256::digest(&attachment))
+                );
+            }
+            assert_eq!(beside.finish(), expected_text, "round {round}");
+        }
     }
 
     /// Runs identify over every file of the shared corpus (read-only): nothing may panic.

@@ -1,5 +1,6 @@
 //! Two SHA-256 computations run side by side: the raw digest and the canonical digest of a
-//! message, which cover nearly the same bytes.
+//! message, which cover nearly the same bytes; then each decoded attachment beside the body
+//! text and its letters.
 //!
 //! With the x86 SHA extensions, one SHA-256 is bound by the latency of its chain of
 //! `sha256rnds2` instructions, each waiting for the one before; the processor can start a
@@ -122,6 +123,16 @@ impl Pair {
 
     pub(super) fn finish(self) -> ([u8; 32], [u8; 32]) {
         (self.first.finish(), self.second.finish())
+    }
+
+    /// The first digest; the first lane starts a new one.
+    pub(super) fn finish_first(&mut self) -> [u8; 32] {
+        std::mem::replace(&mut self.first, Stream::new()).finish()
+    }
+
+    /// The second digest; the second lane starts a new one.
+    pub(super) fn finish_second(&mut self) -> [u8; 32] {
+        std::mem::replace(&mut self.second, Stream::new()).finish()
     }
 }
 
