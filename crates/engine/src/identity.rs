@@ -912,6 +912,8 @@ fn for_each_line(text: &str, mut f: impl FnMut(&str)) {
 #[derive(Default)]
 struct TextHashes {
     body: Vec<u8>,
+    /// The body text once it outgrew [`TEXT_HELD`]: hashed as it comes, alone.
+    streamed: Option<HashSink>,
     letters: Vec<u8>,
     /// Empty lines seen but not yet written: written only if a non-empty line follows.
     pending_empty: usize,
@@ -952,17 +954,34 @@ impl TextHashes {
             return;
         }
         for _ in 0..std::mem::take(&mut self.pending_empty) {
-            self.body.push(b'\n');
+            self.put(b"\n");
         }
-        self.body.extend_from_slice(line.as_bytes());
-        self.body.push(b'\n');
+        self.put(line.as_bytes());
+        self.put(b"\n");
+    }
+
+    fn put(&mut self, data: &[u8]) {
+        if let Some(sink) = &mut self.streamed {
+            sink.put(data);
+            return;
+        }
+        self.body.extend_from_slice(data);
+        if self.body.len() > TEXT_HELD {
+            let mut sink = HashSink::new();
+            sink.put(&std::mem::take(&mut self.body));
+            self.streamed = Some(sink);
+        }
     }
 }
 
+/// Body text held for [`Beside`] at most; a longer text (a log, a book) is hashed as it comes,
+/// so that a huge text message is not held once more.
+const TEXT_HELD: usize = 1 << 20;
+
 /// The SHA-256 of a message's decoded attachments, each computed beside some of its body text
 /// and letters (two SHA-256 side by side, [`sha256x2::Pair`]); what is left of the text and
-/// the letters is hashed beside each other at the end. Hashed one after the other, these were
-/// a seventh of a receipt's time.
+/// the letters is hashed beside each other at the end. What an attachment has beyond the text
+/// and letters is hashed alone.
 struct Beside {
     pair: sha256x2::Pair,
     /// The body text and its letters: the second lane takes the first, then the second.
@@ -975,12 +994,17 @@ struct Beside {
 
 impl Beside {
     fn new(text: TextHashes) -> Beside {
+        // A streamed body text is hashed already: the second lane starts with the letters.
+        let (at, body) = match text.streamed {
+            Some(sink) => (1, sink.finish()),
+            None => (0, [0; 32]),
+        };
         Beside {
             pair: sha256x2::Pair::new(),
             texts: [text.body, text.letters],
-            at: 0,
+            at,
             pos: 0,
-            digests: [[0; 32]; 2],
+            digests: [body, [0; 32]],
         }
     }
 
@@ -2197,13 +2221,18 @@ mod tests {
         let bytes = |n: u64| -> Vec<u8> { (0..n).map(|i| (i * 7 + n) as u8).collect() };
         for round in 0..400u64 {
             let len = |r: u64| if r.is_multiple_of(5) { 0 } else { r % 3000 };
-            let text = TextHashes {
-                body: bytes(len(next())),
+            let mut text = TextHashes {
                 letters: bytes(len(next())),
-                pending_empty: 0,
+                ..TextHashes::default()
             };
+            // Lines, sometimes more than are held.
+            let body = bytes(len(next()) * if round % 50 == 7 { 1000 } else { 1 });
+            for line in body.chunks(77) {
+                text.put(line);
+            }
+            assert_eq!(text.streamed.is_some(), body.len() > TEXT_HELD);
             let expected_text = (
-                <[u8; 32]>::from(Sha256::digest(&text.body)),
+                <[u8; 32]>::from(Sha256::digest(&body)),
                 <[u8; 32]>::from(Sha256::digest(&text.letters)),
             );
             let mut beside = Beside::new(text);
