@@ -922,7 +922,9 @@ struct TextHashes {
 impl TextHashes {
     fn add_part(&mut self, text: &str) {
         let text = nfc(text);
-        self.body.reserve(text.len());
+        if self.streamed.is_none() {
+            self.body.reserve(text.len().min(TEXT_HELD));
+        }
         for_each_line(&text, |line| self.line(line));
         // Line breaks and trimmed blanks are never letters or digits, so the letters can be
         // taken from the whole part at once.
