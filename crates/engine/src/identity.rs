@@ -5,6 +5,7 @@
 //! specified in docs/identity.md, and any change to them must raise [`IDENTITY_VERSION`].
 
 mod base64_bodies;
+mod lanes;
 mod sha256x2;
 
 use std::borrow::Cow;
@@ -19,6 +20,9 @@ use mail_parser::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+use lanes::{Job, Piece};
+use sha256x2::Stream;
 
 /// Version of the canonical form, fingerprint and tolerant key; stored in every receipt.
 pub const IDENTITY_VERSION: u32 = 1;
@@ -70,12 +74,15 @@ pub struct Identity {
 
 /// Computes the identity of one message. Never panics on any input.
 pub fn identify(bytes: &[u8]) -> Identity {
-    let mut sink = HashSink::with(WithRaw {
-        pair: sha256x2::Pair::new(),
-        raw: bytes,
+    // The header section's canonical form is gathered (and, when long, hashed beside the raw
+    // bytes); the rest of both is hashed later, beside the streams of the facts.
+    let mut head = HashSink::with(WithRaw {
+        canonical: Stream::new(),
+        raw: Stream::new(),
+        rest: bytes,
     });
-    let scan = canonicalise(bytes, &mut sink);
-    let (canonical, digest) = sink.finish();
+    let scan = canonical_head(bytes, &mut head);
+    let mut own = Own::new(head, bytes, scan.body_start);
 
     let rest = bytes.get(scan.from_line..).unwrap_or_default();
     let body_section = scan
@@ -90,10 +97,12 @@ pub fn identify(bytes: &[u8]) -> Identity {
             let mut terminated = Vec::with_capacity(rest.len() + 1);
             terminated.extend_from_slice(rest);
             terminated.push(b'\n');
-            message_facts(&terminated, b"")
+            message_facts(&terminated, b"", &mut own)
         } else {
-            message_facts(rest, body_section)
+            message_facts(rest, body_section, &mut own)
         };
+    let (digest, canonical, mut eol) = own.finish();
+    eol.merge(&scan.eol);
 
     Identity {
         digest: hex(&digest),
@@ -104,9 +113,77 @@ pub fn identify(bytes: &[u8]) -> Identity {
         date: facts.date,
         from: facts.from,
         subject: facts.subject,
-        eol: scan.eol,
+        eol: eol.style(),
         stripped: scan.stripped,
         unparsed,
+    }
+}
+
+/// The message's own streams, its raw bytes and its canonical form, until they are hashed
+/// beside the first streams of its facts; then their digests and the line endings of its body.
+struct Own<'a> {
+    jobs: Option<[Job<'a>; 2]>,
+    digests: Option<([u8; 32], [u8; 32], EolCount)>,
+}
+
+impl<'a> Own<'a> {
+    /// What is left of both streams once the header section is through `head`.
+    fn new(head: HashSink<WithRaw<'a>>, bytes: &'a [u8], body_start: Option<usize>) -> Own<'a> {
+        let (with_raw, held) = head.into_parts();
+        let mut canonical = vec![Piece::Held(held, 0)];
+        if let Some(start) = body_start {
+            canonical.push(Piece::Canonical(CanonicalBody::new(bytes, start)));
+        }
+        Own {
+            jobs: Some([
+                Job::resume(with_raw.raw, vec![Piece::Bytes(with_raw.rest)]),
+                Job::resume(with_raw.canonical, canonical),
+            ]),
+            digests: None,
+        }
+    }
+
+    /// For a nested message, whose own bytes are not hashed.
+    fn none() -> Own<'static> {
+        Own {
+            jobs: None,
+            digests: None,
+        }
+    }
+
+    /// Moves the streams into `jobs`, if not hashed yet: they are hashed beside those.
+    fn lend<'j>(&mut self, jobs: &mut Vec<Job<'j>>) -> bool
+    where
+        'a: 'j,
+    {
+        let lent = self.jobs.take();
+        let some = lent.is_some();
+        jobs.extend(lent.into_iter().flatten());
+        some
+    }
+
+    /// Takes the digests of the streams lent to `jobs` (first in it), once hashed.
+    fn take_back(&mut self, jobs: &[Job<'_>]) {
+        let digest = |job: &Job<'_>| job.digest().map_or([0; 32], |(digest, _)| digest);
+        let eol = jobs[1]
+            .pieces()
+            .iter()
+            .find_map(|piece| match piece {
+                Piece::Canonical(body) => Some(body.eol),
+                _ => None,
+            })
+            .unwrap_or_default();
+        self.digests = Some((digest(&jobs[0]), digest(&jobs[1]), eol));
+    }
+
+    /// The raw digest, the canonical digest and the line endings of the body section.
+    fn finish(mut self) -> ([u8; 32], [u8; 32], EolCount) {
+        let mut jobs = Vec::new();
+        if self.lend(&mut jobs) {
+            lanes::hash_all(&mut jobs);
+            self.take_back(&jobs);
+        }
+        self.digests.unwrap_or_default()
     }
 }
 
@@ -144,24 +221,24 @@ impl Absorb for Sha256 {
 /// The canonical form's SHA-256 computed side by side with the raw digest: each piece of the
 /// canonical form goes with as many of the raw bytes not hashed yet (they are nearly as long).
 struct WithRaw<'a> {
-    pair: sha256x2::Pair,
+    canonical: Stream,
+    raw: Stream,
     /// The raw bytes not hashed yet.
-    raw: &'a [u8],
+    rest: &'a [u8],
 }
 
 impl Absorb for WithRaw<'_> {
-    /// The canonical digest and the raw digest.
-    type Digest = ([u8; 32], [u8; 32]);
+    /// The canonical digest.
+    type Digest = [u8; 32];
 
     fn absorb(&mut self, data: &[u8]) {
-        let (raw, rest) = self.raw.split_at(data.len().min(self.raw.len()));
-        self.pair.update(data, raw);
-        self.raw = rest;
+        let (raw, rest) = self.rest.split_at(data.len().min(self.rest.len()));
+        sha256x2::update_pair(&mut self.canonical, data, &mut self.raw, raw);
+        self.rest = rest;
     }
 
-    fn result(mut self) -> Self::Digest {
-        self.pair.update(b"", self.raw);
-        self.pair.finish()
+    fn result(self) -> [u8; 32] {
+        self.canonical.finish()
     }
 }
 
@@ -188,6 +265,11 @@ impl<H: Absorb> HashSink<H> {
     fn finish(mut self) -> H::Digest {
         self.hasher.absorb(&self.buf);
         self.hasher.result()
+    }
+
+    /// The hasher and what it was not given yet.
+    fn into_parts(self) -> (H, Vec<u8>) {
+        (self.hasher, self.buf)
     }
 }
 
@@ -245,9 +327,10 @@ fn find_line_break(s: &[u8]) -> Option<usize> {
 // ---------------------------------------------------------------------------------------------
 // Canonical form
 
-/// What the canonical pass learns besides the hash.
+/// What the canonical pass over the header section learns besides the hash.
 struct Scan {
-    eol: Eol,
+    /// Line endings of the `From ` line and the header section.
+    eol: EolCount,
     stripped: Vec<String>,
     /// Length of the leading mbox `From ` line, terminator included (0 when there is none).
     from_line: usize,
@@ -255,7 +338,7 @@ struct Scan {
     body_start: Option<usize>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct EolCount {
     lf: usize,
     crlf: usize,
@@ -265,6 +348,11 @@ impl EolCount {
     fn add(&mut self, crlf: bool) {
         self.lf += 1;
         self.crlf += usize::from(crlf);
+    }
+
+    fn merge(&mut self, other: &EolCount) {
+        self.lf += other.lf;
+        self.crlf += other.crlf;
     }
 
     fn style(&self) -> Eol {
@@ -356,8 +444,9 @@ fn removable_name(first_line: &[u8]) -> Option<String> {
     Some(String::from_utf8_lossy(name).to_ascii_lowercase())
 }
 
-/// Streams the canonical form of `bytes` into `sink` (docs/identity.md, "Canonical form").
-fn canonicalise(bytes: &[u8], sink: &mut impl Sink) -> Scan {
+/// Streams the canonical form of the header section of `bytes` into `sink` (docs/identity.md,
+/// "Canonical form"); [`CanonicalBody`] gives that of the body section.
+fn canonical_head(bytes: &[u8], sink: &mut impl Sink) -> Scan {
     let mut eol = EolCount::default();
     let mut stripped = Vec::new();
     let mut pos = 0;
@@ -414,53 +503,131 @@ fn canonicalise(bytes: &[u8], sink: &mut impl Sink) -> Scan {
     }
     sink.put(b"\r\n");
 
-    if let Some(start) = body_start {
-        canonical_body(bytes, start, sink, &mut eol);
-    }
-
     stripped.sort();
     stripped.dedup();
     Scan {
-        eol: eol.style(),
+        eol,
         stripped,
         from_line,
         body_start,
     }
 }
 
-/// Streams the body section (from `start` to the end) with CRLF line endings and one trailing
-/// empty line dropped. Already-CRLF runs go to the sink in one piece.
-fn canonical_body(bytes: &[u8], start: usize, sink: &mut impl Sink, eol: &mut EolCount) {
-    let len = bytes.len();
-    let mut end = len;
-    if end > start && bytes[end - 1] == b'\n' {
-        let lf = end - 1;
-        let crlf = lf > start && bytes[lf - 1] == b'\r';
-        let content_end = if crlf { lf - 1 } else { lf };
-        if content_end == start || bytes[content_end - 1] == b'\n' {
-            // The last line is empty: drop it (counting its line ending for `eol`).
-            eol.add(crlf);
-            end = content_end;
+/// The body section (from its start to the end) with CRLF line endings and one trailing empty
+/// line dropped, produced a window of the original at a time as it is hashed: a window already
+/// in CRLF is given as it is, any other converted into a buffer.
+struct CanonicalBody<'a> {
+    bytes: &'a [u8],
+    /// The next byte of the original not given yet, and the end of what is given.
+    pos: usize,
+    end: usize,
+    /// Whether a CRLF closes the last line, which has no line ending.
+    close: bool,
+    /// The window given: `bytes[window]`, or `buf` when it needed converting.
+    window: std::ops::Range<usize>,
+    buf: Vec<u8>,
+    converted: bool,
+    /// How much of the window was consumed.
+    at: usize,
+    /// Line endings of the body section, counted as it is given.
+    eol: EolCount,
+}
+
+/// Bytes of the original converted at once.
+const WINDOW: usize = 16 * 1024;
+
+impl<'a> CanonicalBody<'a> {
+    /// The canonical form of the body section of `bytes`, which starts at `start`, right after
+    /// an LF.
+    fn new(bytes: &'a [u8], start: usize) -> CanonicalBody<'a> {
+        let mut eol = EolCount::default();
+        let mut end = bytes.len();
+        if end > start && bytes[end - 1] == b'\n' {
+            let lf = end - 1;
+            let crlf = lf > start && bytes[lf - 1] == b'\r';
+            let content_end = if crlf { lf - 1 } else { lf };
+            if content_end == start || bytes[content_end - 1] == b'\n' {
+                // The last line is empty: drop it (counting its line ending for `eol`).
+                eol.add(crlf);
+                end = content_end;
+            }
+        }
+        CanonicalBody {
+            bytes,
+            pos: start,
+            end,
+            close: end > start && bytes[end - 1] != b'\n',
+            window: start..start,
+            buf: Vec::new(),
+            converted: false,
+            at: 0,
+            eol,
         }
     }
 
-    // `start` follows an LF, so `bytes[lf - 1]` below is always in range.
-    let mut segment = start;
-    let mut i = start;
-    while let Some(off) = bytes.get(i..end).and_then(find_lf) {
-        let lf = i + off;
-        let crlf = bytes[lf - 1] == b'\r';
-        eol.add(crlf);
-        if !crlf {
-            sink.put(&bytes[segment..lf]);
-            sink.put(b"\r\n");
-            segment = lf + 1;
+    fn given(&self) -> &[u8] {
+        if self.converted {
+            &self.buf
+        } else {
+            &self.bytes[self.window.clone()]
         }
-        i = lf + 1;
     }
-    sink.put(&bytes[segment..end]);
-    if end > start && bytes[end - 1] != b'\n' {
-        sink.put(b"\r\n");
+
+    /// About how many bytes are left.
+    fn left(&self) -> usize {
+        self.end - self.pos + self.given().len() - self.at + 2 * usize::from(self.close)
+    }
+
+    /// The next bytes: empty at the end.
+    fn peek(&mut self) -> &[u8] {
+        if self.at == self.given().len() {
+            self.next_window();
+        }
+        &self.given()[self.at..]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at += n;
+    }
+
+    fn next_window(&mut self) {
+        self.at = 0;
+        self.buf.clear();
+        self.converted = false;
+        if self.pos == self.end {
+            self.window = self.pos..self.pos;
+            if std::mem::take(&mut self.close) {
+                self.buf.extend_from_slice(b"\r\n");
+                self.converted = true;
+            }
+            return;
+        }
+        let (bytes, start) = (self.bytes, self.pos);
+        let stop = self.end.min(start + WINDOW);
+        let out = &mut self.buf;
+        // The body section starts after an LF, so `bytes[lf - 1]` below is always in range.
+        let mut segment = start;
+        let mut i = start;
+        while let Some(off) = find_lf(&bytes[i..stop]) {
+            let lf = i + off;
+            let crlf = bytes[lf - 1] == b'\r';
+            self.eol.add(crlf);
+            if !crlf {
+                if !self.converted {
+                    out.reserve(2 * WINDOW);
+                    self.converted = true;
+                }
+                out.extend_from_slice(&bytes[segment..lf]);
+                out.extend_from_slice(b"\r\n");
+                segment = lf + 1;
+            }
+            i = lf + 1;
+        }
+        if self.converted {
+            out.extend_from_slice(&bytes[segment..stop]);
+        }
+        self.window = start..stop;
+        self.pos = stop;
     }
 }
 
@@ -521,23 +688,24 @@ impl Drop for Parsed<'_> {
     }
 }
 
-/// Parses `rest` (the message without its `From ` line) and extracts the facts; falls back to
-/// what is available when the parser finds no header or fails.
-fn message_facts(rest: &[u8], body_section: &[u8]) -> (Facts, Option<String>) {
+/// Parses `rest` (the message without its `From ` line) and extracts the facts, hashing their
+/// streams beside those of `own`; falls back to what is available when the parser finds no
+/// header or fails.
+fn message_facts(rest: &[u8], body_section: &[u8], own: &mut Own<'_>) -> (Facts, Option<String>) {
     if rest.is_empty() {
         return (
-            fallback_facts(None, b""),
+            fallback_facts(None, b"").hash(own).0,
             Some("the message is empty".to_owned()),
         );
     }
     if u32::try_from(rest.len()).is_err() {
         // The parser keeps offsets in 32 bits.
         return (
-            fallback_facts(None, rest),
+            fallback_facts(None, rest).hash(own).0,
             Some("the message is too large to parse (4 GiB or more)".to_owned()),
         );
     }
-    if let Some(facts) = cut_facts(rest) {
+    if let Some(facts) = cut_facts(rest, own) {
         return (facts, None);
     }
     let parsed = catch_unwind(AssertUnwindSafe(|| {
@@ -548,12 +716,12 @@ fn message_facts(rest: &[u8], body_section: &[u8]) -> (Facts, Option<String>) {
             .parts
             .first()
             .is_some_and(|p| !p.headers.is_empty());
-        has_fields.then(|| facts_of(&message.0, 0, None))
+        has_fields.then(|| facts_of(&message.0, 0, None).hash(own).0)
     }));
     match parsed {
         Ok(Some(facts)) => (facts, None),
         Ok(None) => (
-            fallback_facts(None, rest),
+            fallback_facts(None, rest).hash(own).0,
             Some("no header fields found".to_owned()),
         ),
         Err(_) => {
@@ -574,7 +742,7 @@ fn message_facts(rest: &[u8], body_section: &[u8]) -> (Facts, Option<String>) {
                 rest
             };
             (
-                fallback_facts(headers, text),
+                fallback_facts(headers, text).hash(own).0,
                 Some("the MIME structure could not be parsed".to_owned()),
             )
         }
@@ -583,8 +751,8 @@ fn message_facts(rest: &[u8], body_section: &[u8]) -> (Facts, Option<String>) {
 
 /// Facts from a parse of `rest` with its large base64 bodies cut out (see [`base64_bodies`]),
 /// or `None` when it has none or the parse of the cut text cannot be shown to be that of `rest`
-/// (the caller then parses `rest` itself).
-fn cut_facts(rest: &[u8]) -> Option<Facts> {
+/// (the caller then parses `rest` itself; `own` may have been hashed meanwhile).
+fn cut_facts(rest: &[u8], own: &mut Own<'_>) -> Option<Facts> {
     let view = base64_bodies::cut(rest)?;
     catch_unwind(AssertUnwindSafe(|| {
         let message = Parsed(PARSER.parse(&view.bytes)?);
@@ -602,8 +770,12 @@ fn cut_facts(rest: &[u8]) -> Option<Facts> {
             decoded: vec![Cell::new(false); view.cuts.len()],
             unusable: Cell::new(false),
         };
-        let facts = facts_of(&message.0, 0, Some(&cuts));
-        cuts.all_valid().then_some(facts)
+        let unhashed = facts_of(&message.0, 0, Some(&cuts));
+        if !cuts.all_valid() {
+            return None;
+        }
+        let (facts, accepted) = unhashed.hash(own);
+        accepted.then_some(facts)
     }))
     .ok()
     .flatten()
@@ -653,7 +825,7 @@ struct CutBodies<'a> {
     unusable: Cell<bool>,
 }
 
-impl CutBodies<'_> {
+impl<'a> CutBodies<'a> {
     /// An upper bound of the decoded length of the body cut from `part`, to reserve room.
     fn decoded_len(&self, part: &MessagePart<'_>) -> usize {
         self.cuts
@@ -665,9 +837,8 @@ impl CutBodies<'_> {
         &self.raw[self.cuts[i].start..self.cuts[i].end]
     }
 
-    /// Decodes the body cut from `part` into `emit`: the decoded length, or `None` when no body
-    /// was cut from `part`.
-    fn decode(&self, part: &MessagePart<'_>, emit: impl FnMut(&[u8])) -> Option<usize> {
+    /// The body cut from `part`, if any.
+    fn cut_of(&self, part: &MessagePart<'_>) -> Option<usize> {
         if part.encoding != Encoding::Base64 {
             return None;
         }
@@ -676,6 +847,13 @@ impl CutBodies<'_> {
             .binary_search_by_key(&(part.offset_body as usize), |c| c.view_pos)
             .ok()?;
         self.decoded[i].set(true);
+        Some(i)
+    }
+
+    /// Decodes the body cut from `part` into `emit`: the decoded length, or `None` when no body
+    /// was cut from `part`.
+    fn decode(&self, part: &MessagePart<'_>, emit: impl FnMut(&[u8])) -> Option<usize> {
+        let i = self.cut_of(part)?;
         let len = base64_bodies::decode(self.text(i), emit);
         if len.is_none() {
             self.unusable.set(true);
@@ -683,8 +861,16 @@ impl CutBodies<'_> {
         Some(len.unwrap_or(0))
     }
 
-    /// Whether the facts hold: every cut is valid (those of parts the facts do not use are
-    /// checked here) and no value depended on bytes the parser did not see.
+    /// A decoder of the body cut from `part`, if any; whether the cut is valid is known once it
+    /// has decoded everything.
+    fn decoder(&self, part: &MessagePart<'_>) -> Option<base64_bodies::Decoder<'a>> {
+        self.cut_of(part)
+            .map(|i| base64_bodies::Decoder::new(&self.raw[self.cuts[i].start..self.cuts[i].end]))
+    }
+
+    /// Whether the facts hold, but for cuts given to a [`CutBodies::decoder`]: every cut is
+    /// valid (those of parts the facts do not use are checked here) and no value depended on
+    /// bytes the parser did not see.
     fn all_valid(&self) -> bool {
         !self.unusable.get()
             && (0..self.cuts.len()).all(|i| {
@@ -722,17 +908,77 @@ fn part_text<'a>(
 
 /// Facts for a message the parser could not handle: whatever header facts were recovered, and
 /// `text` taken as the whole body (UTF-8, invalid bytes replaced), with no attachments.
-fn fallback_facts(headers: Option<Facts>, text: &[u8]) -> Facts {
-    let mut facts = headers.unwrap_or_default();
-    let mut hashes = TextHashes::default();
-    hashes.add_part(&String::from_utf8_lossy(text));
-    (facts.body, facts.letters) = Beside::new(hashes).finish();
-    facts
+fn fallback_facts(headers: Option<Facts>, text: &[u8]) -> Unhashed<'static> {
+    let mut text_hashes = TextHashes::default();
+    text_hashes.add_part(&String::from_utf8_lossy(text));
+    Unhashed {
+        facts: headers.unwrap_or_default(),
+        text: text_hashes,
+        attachments: Vec::new(),
+    }
 }
 
-/// The facts of a parsed message; `cuts` are the bodies cut from the text its part offsets
-/// refer to, if any.
-fn facts_of(message: &Message<'_>, depth: usize, cuts: Option<&CutBodies<'_>>) -> Facts {
+/// Facts whose digests of body text, letters and binary attachments are still to be computed,
+/// so that their streams are hashed together, and beside the message's own.
+struct Unhashed<'m> {
+    facts: Facts,
+    text: TextHashes,
+    /// One stream per binary attachment.
+    attachments: Vec<Job<'m>>,
+}
+
+impl<'m> Unhashed<'m> {
+    /// Hashes the streams, beside those of `own` if not hashed yet: the facts, and whether every
+    /// base64 body cut from the parser's view was valid (when not, the facts do not hold).
+    fn hash<'a: 'm>(self, own: &mut Own<'a>) -> (Facts, bool) {
+        let Unhashed {
+            mut facts,
+            text,
+            attachments,
+        } = self;
+        let mut jobs = Vec::with_capacity(attachments.len() + 4);
+        let lent = own.lend(&mut jobs);
+        let first = jobs.len();
+        let body = match text.streamed {
+            Some(sink) => Some(sink.finish()),
+            None => {
+                jobs.push(Job::new(vec![Piece::Held(text.body, 0)]));
+                None
+            }
+        };
+        jobs.push(Job::new(vec![Piece::Held(text.letters, 0)]));
+        let attachments_at = jobs.len();
+        jobs.extend(attachments);
+        lanes::hash_all(&mut jobs);
+        if lent {
+            own.take_back(&jobs);
+        }
+
+        let digest = |job: &Job<'_>| job.digest().map_or([0; 32], |(digest, _)| digest);
+        (facts.body, facts.letters) = match body {
+            Some(body) => (body, digest(&jobs[first])),
+            None => (digest(&jobs[first]), digest(&jobs[first + 1])),
+        };
+        let mut accepted = true;
+        for job in &jobs[attachments_at..] {
+            let Some((digest, len)) = job.digest() else {
+                accepted = false;
+                continue;
+            };
+            facts.attachments.push(format!("{} {len}", hex(&digest)));
+        }
+        facts.attachments.sort_unstable();
+        (facts, accepted)
+    }
+}
+
+/// The facts of a parsed message, to be hashed; `cuts` are the bodies cut from the text its
+/// part offsets refer to, if any.
+fn facts_of<'m>(
+    message: &'m Message<'_>,
+    depth: usize,
+    cuts: Option<&CutBodies<'m>>,
+) -> Unhashed<'m> {
     let mut facts = header_facts(message);
 
     let mut hashes = TextHashes::default();
@@ -746,21 +992,19 @@ fn facts_of(message: &Message<'_>, depth: usize, cuts: Option<&CutBodies<'_>>) -
             _ => {}
         }
     }
-    let mut beside = Beside::new(hashes);
-
+    let mut attachments = Vec::new();
     for &id in &message.attachments {
         let Some(part) = message.parts.get(id as usize) else {
             continue;
         };
         let entry = match &part.body {
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
-                // A cut body is decoded in pieces straight into the hash; what the parser
-                // decoded after it follows.
-                let cut = cuts
-                    .and_then(|c| c.decode(part, |piece| beside.add(piece)))
-                    .unwrap_or(0);
-                beside.add(bytes);
-                format!("{} {}", hex(&beside.attachment()), cut + bytes.len())
+                // A cut body is decoded as it is hashed; what the parser decoded after it
+                // follows.
+                let cut = cuts.and_then(|c| c.decoder(part)).map(Piece::Base64);
+                let pieces = cut.into_iter().chain([Piece::Bytes(bytes)]);
+                attachments.push(Job::new(pieces.collect()));
+                continue;
             }
             PartType::Text(text) | PartType::Html(text) => {
                 let (digest, size) = text_attachment(&part_text(part, text, cuts));
@@ -769,7 +1013,13 @@ fn facts_of(message: &Message<'_>, depth: usize, cuts: Option<&CutBodies<'_>>) -
             PartType::Message(inner) if depth < MAX_NESTING => {
                 // An unencoded nested message was parsed from the same text as its parent.
                 let inner_cuts = cuts.filter(|_| part.encoding == Encoding::None);
-                let inner_facts = facts_of(inner, depth + 1, inner_cuts);
+                let (inner_facts, accepted) =
+                    facts_of(inner, depth + 1, inner_cuts).hash(&mut Own::none());
+                if let Some(cuts) = cuts
+                    && !accepted
+                {
+                    cuts.unusable.set(true);
+                }
                 format!("message {}", hex(&fingerprint(&inner_facts)))
             }
             PartType::Message(inner) => {
@@ -784,9 +1034,11 @@ fn facts_of(message: &Message<'_>, depth: usize, cuts: Option<&CutBodies<'_>>) -
         };
         facts.attachments.push(entry);
     }
-    (facts.body, facts.letters) = beside.finish();
-    facts.attachments.sort_unstable();
-    facts
+    Unhashed {
+        facts,
+        text: hashes,
+        attachments,
+    }
 }
 
 /// The first top-level field with this name: the one a reader sees first, and the one tools
@@ -908,7 +1160,7 @@ fn for_each_line(text: &str, mut f: impl FnMut(&str)) {
 }
 
 /// Body text as it is normalised, for the text hash of the fingerprint, and its letters and
-/// digits, for the tolerant key; hashed by [`Beside`].
+/// digits, for the tolerant key; hashed by [`Unhashed::hash`].
 #[derive(Default)]
 struct TextHashes {
     body: Vec<u8>,
@@ -976,80 +1228,9 @@ impl TextHashes {
     }
 }
 
-/// Body text held for [`Beside`] at most; a longer text (a log, a book) is hashed as it comes,
+/// Body text held for [`Unhashed::hash`] at most; a longer text (a log, a book) is hashed as it comes,
 /// so that a huge text message is not held once more.
 const TEXT_HELD: usize = 1 << 20;
-
-/// The SHA-256 of a message's decoded attachments, each computed beside some of its body text
-/// and letters (two SHA-256 side by side, [`sha256x2::Pair`]); what is left of the text and
-/// the letters is hashed beside each other at the end. What an attachment has beyond the text
-/// and letters is hashed alone.
-struct Beside {
-    pair: sha256x2::Pair,
-    /// The body text and its letters: the second lane takes the first, then the second.
-    texts: [Vec<u8>; 2],
-    /// Which of `texts` the second lane is taking (2 once both are done), and how far it is.
-    at: usize,
-    pos: usize,
-    digests: [[u8; 32]; 2],
-}
-
-impl Beside {
-    fn new(text: TextHashes) -> Beside {
-        // A streamed body text is hashed already: the second lane starts with the letters.
-        let (at, body) = match text.streamed {
-            Some(sink) => (1, sink.finish()),
-            None => (0, [0; 32]),
-        };
-        Beside {
-            pair: sha256x2::Pair::new(),
-            texts: [text.body, text.letters],
-            at,
-            pos: 0,
-            digests: [body, [0; 32]],
-        }
-    }
-
-    /// Adds `piece` to the attachment being hashed, beside as many bytes of text.
-    fn add(&mut self, mut piece: &[u8]) {
-        while self.at < 2 {
-            let text = &self.texts[self.at][self.pos..];
-            let n = text.len().min(piece.len());
-            self.pair.update(&piece[..n], &text[..n]);
-            piece = &piece[n..];
-            self.pos += n;
-            if self.pos < self.texts[self.at].len() {
-                return;
-            }
-            self.digests[self.at] = self.pair.finish_second();
-            (self.at, self.pos) = (self.at + 1, 0);
-        }
-        self.pair.update(piece, b"");
-    }
-
-    /// The digest of the attachment added since the last one.
-    fn attachment(&mut self) -> [u8; 32] {
-        self.pair.finish_first()
-    }
-
-    /// The digests of the body text and of its letters.
-    fn finish(mut self) -> ([u8; 32], [u8; 32]) {
-        match self.at {
-            0 => {
-                // The letters on the first lane, beside the rest of the text.
-                let (letters, text) = (&self.texts[1], &self.texts[0][self.pos..]);
-                self.pair.update(letters, text);
-                let (letters, text) = self.pair.finish();
-                (text, letters)
-            }
-            1 => {
-                self.pair.update(b"", &self.texts[1][self.pos..]);
-                (self.digests[0], self.pair.finish().1)
-            }
-            _ => (self.digests[0], self.digests[1]),
-        }
-    }
-}
 
 /// Appends the ASCII letters (lower-cased) and digits of `src` to `out`. Finds them 32 bytes at
 /// a time with a vectorised mask, since this runs over every byte of every text body.
@@ -1370,7 +1551,18 @@ mod tests {
 
     fn canonical_bytes(bytes: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        canonicalise(bytes, &mut out);
+        if let Some(start) = canonical_head(bytes, &mut out).body_start {
+            let mut body = CanonicalBody::new(bytes, start);
+            loop {
+                let piece = body.peek();
+                if piece.is_empty() {
+                    break;
+                }
+                out.extend_from_slice(piece);
+                let n = piece.len();
+                body.consume(n);
+            }
+        }
         out
     }
 
@@ -2215,12 +2407,15 @@ mod tests {
         );
     }
 
-    /// Attachments hashed beside the body text and letters, whatever their number, lengths and
-    /// pieces, get the digests each would get alone; so do the text and the letters.
+    /// Attachments hashed beside the body text, the letters and the message's own streams,
+    /// whatever their number, lengths and pieces, get the digests each would get alone; so do
+    /// the text, the letters and the raw and canonical forms. An attachment whose base64 body
+    /// is refused is reported.
     #[test]
-    fn attachments_beside_text_and_letters_keep_their_digests() {
+    fn streams_hashed_together_keep_their_digests() {
         let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1d);
         let bytes = |n: u64| -> Vec<u8> { (0..n).map(|i| (i * 7 + n) as u8).collect() };
+        let sha = |data: &[u8]| <[u8; 32]>::from(Sha256::digest(data));
         for round in 0..400u64 {
             let len = |r: u64| if r.is_multiple_of(5) { 0 } else { r % 3000 };
             let mut text = TextHashes {
@@ -2233,25 +2428,73 @@ mod tests {
                 text.put(line);
             }
             assert_eq!(text.streamed.is_some(), body.len() > TEXT_HELD);
-            let expected_text = (
-                <[u8; 32]>::from(Sha256::digest(&body)),
-                <[u8; 32]>::from(Sha256::digest(&text.letters)),
-            );
-            let mut beside = Beside::new(text);
-            for _ in 0..round % 4 {
-                let attachment = bytes(len(next()) * (next() % 3 + 1));
-                let mut rest = &attachment[..];
-                while !rest.is_empty() {
-                    let n = rest.len().min((next() % 700) as usize + 1);
-                    beside.add(&rest[..n]);
-                    rest = &rest[n..];
+            let letters = sha(&text.letters);
+
+            // Attachments: a base64 body (sometimes refused), then bytes the parser decoded.
+            let mut expected = Vec::new();
+            let mut encoded = Vec::new();
+            let mut refused = false;
+            let count = round % 5;
+            for _ in 0..count {
+                let (cut, tail) = (bytes(len(next()) * (next() % 40)), bytes(len(next()) / 8));
+                let mut text = base64_simd::STANDARD.encode_to_string(&cut);
+                if next().is_multiple_of(9) {
+                    text.push('.');
+                    refused = true;
                 }
-                assert_eq!(
-                    beside.attachment(),
-                    <[u8; 32]>::from(Sha256::digest(&attachment))
-                );
+                let lines: Vec<&[u8]> = text.as_bytes().chunks(76).collect();
+                encoded.push((lines.join(&b"\n"[..]), tail.clone()));
+                let whole = [cut, tail].concat();
+                expected.push(format!("{} {}", hex(&sha(&whole)), whole.len()));
             }
-            assert_eq!(beside.finish(), expected_text, "round {round}");
+            let attachments = encoded
+                .iter()
+                .map(|(text, tail)| {
+                    let decoder = base64_bodies::Decoder::new(text);
+                    Job::new(vec![Piece::Base64(decoder), Piece::Bytes(tail)])
+                })
+                .collect();
+            let unhashed = Unhashed {
+                facts: Facts::default(),
+                text,
+                attachments,
+            };
+
+            // Sometimes the message's own streams too: a message of any size, LF or CRLF.
+            let message = format!(
+                "Subject: {round}\nReceived: x\n\n{}",
+                String::from_utf8_lossy(&bytes(len(next()) * (next() % 20)))
+            );
+            let message = if round % 2 == 0 {
+                message.replace('\n', "\r\n")
+            } else {
+                message
+            };
+            let raw = message.as_bytes();
+            let mut head = HashSink::with(WithRaw {
+                canonical: Stream::new(),
+                raw: Stream::new(),
+                rest: raw,
+            });
+            let scan = canonical_head(raw, &mut head);
+            let mut own = Own::new(head, raw, scan.body_start);
+            let (facts, accepted) = if round % 3 == 0 {
+                unhashed.hash(&mut Own::none())
+            } else {
+                unhashed.hash(&mut own)
+            };
+            let (digest, canonical, _) = own.finish();
+            assert_eq!(
+                (digest, canonical),
+                (sha(raw), sha(&canonical_bytes(raw))),
+                "round {round}"
+            );
+            assert_eq!((facts.body, facts.letters), (sha(&body), letters));
+            assert_eq!(accepted, !refused, "round {round}");
+            if !refused {
+                expected.sort_unstable();
+                assert_eq!(facts.attachments, expected, "round {round}");
+            }
         }
     }
 
@@ -2354,13 +2597,13 @@ mod tests {
     /// Facts from a parse of the whole of `rest`, without cuts.
     fn uncut_facts(rest: &[u8]) -> Option<Facts> {
         let message = Parsed(PARSER.parse(rest)?);
-        Some(facts_of(&message.0, 0, None))
+        Some(facts_of(&message.0, 0, None).hash(&mut Own::none()).0)
     }
 
     /// Checks the facts from the cut text against those of the whole message, when cuts are
     /// used; returns whether they were.
     fn check_cut(raw: &[u8]) -> bool {
-        let Some(cut) = cut_facts(raw) else {
+        let Some(cut) = cut_facts(raw, &mut Own::none()) else {
             return false;
         };
         let whole = uncut_facts(raw).expect("the whole message parses");

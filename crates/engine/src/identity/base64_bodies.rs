@@ -132,61 +132,130 @@ const BATCH: usize = 16 * 1024;
 /// Decoded bytes handed to the caller at once: room for a batch and a group begun before it.
 const OUT: usize = BATCH / 4 * 3 + 3;
 
-/// Decodes a cut exactly as mail-parser's `decode_base64_mime` does (SP, HT, CR and LF skipped;
-/// `=` ends a group early, a lone letter included, and decoding carries on after it), passing
-/// the output to `emit` in pieces. Returns the decoded length, or `None` when `src` holds a byte
-/// at which that decoder stops or ends inside a group, that is when it is not a valid cut.
+/// Decodes a cut exactly as mail-parser's `decode_base64_mime` does, passing the output to
+/// `emit` in pieces (see [`Decoder`]). Returns the decoded length, or `None` when `src` is not
+/// a valid cut.
+pub(super) fn decode(src: &[u8], mut emit: impl FnMut(&[u8])) -> Option<usize> {
+    let mut decoder = Decoder::new(src);
+    loop {
+        let piece = decoder.peek()?;
+        if piece.is_empty() {
+            return Some(decoder.total);
+        }
+        emit(piece);
+        let n = piece.len();
+        decoder.consume(n);
+    }
+}
+
+/// Decodes a cut a batch at a time, as the bytes are asked for, exactly as mail-parser's
+/// `decode_base64_mime` does (SP, HT, CR and LF skipped; `=` ends a group early, a lone letter
+/// included, and decoding carries on after it). A cut is refused ([`Decoder::peek`] gives
+/// `None`) at a byte at which that decoder stops, or when it ends inside a group.
 ///
 /// Lines are gathered into batches without their line breaks. A vectorised strict decoder
 /// takes what is whole groups of letters only, which is the usual batch and all of the last
 /// one but its padded group; it refuses anything else (no blank, no `=`), and that is decoded
 /// by [`Groups`], which follows mail-parser's rules and carries a group begun from one batch to
 /// the next. Either way the result is the same as decoding `src` whole by those rules.
-pub(super) fn decode(src: &[u8], mut emit: impl FnMut(&[u8])) -> Option<usize> {
-    let mut batch = [0u8; BATCH];
-    let mut out = [0u8; OUT];
-    let mut groups = Groups::default();
-    let mut total = 0;
-    let mut n = 0;
-    let mut flush = |letters: &[u8], groups: &mut Groups| -> Option<()> {
-        // Whole groups of letters go to the vectorised decoder: the whole batch, or, in the
-        // last one, all but the group holding the padding. Groups decodes what is left.
+pub(super) struct Decoder<'a> {
+    /// The text not gathered yet.
+    rest: &'a [u8],
+    /// Gathered letters, then decoded bytes; allocated at the first batch, freed at the end.
+    batch: Vec<u8>,
+    out: Vec<u8>,
+    /// Decoded bytes in `out`, and how many of them were consumed.
+    decoded: usize,
+    at: usize,
+    groups: Groups,
+    total: usize,
+    invalid: bool,
+}
+
+impl<'a> Decoder<'a> {
+    pub(super) fn new(src: &'a [u8]) -> Decoder<'a> {
+        Decoder {
+            rest: src,
+            batch: Vec::new(),
+            out: Vec::new(),
+            decoded: 0,
+            at: 0,
+            groups: Groups::default(),
+            total: 0,
+            invalid: false,
+        }
+    }
+
+    /// About how many decoded bytes are left.
+    pub(super) fn left(&self) -> usize {
+        self.rest.len() / 4 * 3 + (self.decoded - self.at)
+    }
+
+    /// The decoded bytes not consumed yet, decoding the next batch when there are none: empty
+    /// at the end, `None` when the cut is refused.
+    pub(super) fn peek(&mut self) -> Option<&[u8]> {
+        while self.at == self.decoded && !self.invalid {
+            if self.rest.is_empty() {
+                if self.groups.letters != 0 {
+                    self.invalid = true;
+                }
+                (self.batch, self.out) = (Vec::new(), Vec::new());
+                (self.decoded, self.at) = (0, 0);
+                break;
+            }
+            if self.next_batch().is_none() {
+                self.invalid = true;
+            }
+        }
+        (!self.invalid).then(|| &self.out[self.at..self.decoded])
+    }
+
+    pub(super) fn consume(&mut self, n: usize) {
+        self.at += n;
+    }
+
+    /// Gathers up to a batch of letters from the lines left and decodes them into `out`.
+    fn next_batch(&mut self) -> Option<()> {
+        if self.batch.capacity() == 0 {
+            self.batch.reserve_exact(BATCH);
+            self.out.resize(OUT, 0);
+        }
+        self.batch.clear();
+        while self.batch.len() < BATCH && !self.rest.is_empty() {
+            let (line, next) = match memchr::memchr(b'\n', self.rest) {
+                Some(lf) => (&self.rest[..lf], &self.rest[lf + 1..]),
+                None => (self.rest, &[][..]),
+            };
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let take = line.len().min(BATCH - self.batch.len());
+            self.batch.extend_from_slice(&line[..take]);
+            // A line longer than the room left is taken up again at the next batch.
+            self.rest = if take < line.len() {
+                &self.rest[take..]
+            } else {
+                next
+            };
+        }
+        // Whole groups of letters go to the vectorised decoder: the whole batch, or, when it is
+        // the last, all but the group holding the padding. Groups decodes what is left.
+        let letters = &self.batch[..];
         let (mut fast, mut decoded) = (0, 0);
-        if groups.letters == 0 && letters.len().is_multiple_of(4) {
+        if self.groups.letters == 0 && letters.len().is_multiple_of(4) {
             for head in [letters.len(), letters.len().saturating_sub(4)] {
                 let simd = base64_simd::STANDARD_NO_PAD;
-                if let Ok(d) = simd.decode(&letters[..head], out.as_mut_slice().as_out()) {
+                if let Ok(d) = simd.decode(&letters[..head], self.out.as_mut_slice().as_out()) {
                     (fast, decoded) = (head, d.len());
                     break;
                 }
             }
         }
-        decoded += groups.decode(&letters[fast..], &mut out[decoded..])?;
-        emit(&out[..decoded]);
-        total += decoded;
+        decoded += self
+            .groups
+            .decode(&letters[fast..], &mut self.out[decoded..])?;
+        (self.decoded, self.at) = (decoded, 0);
+        self.total += decoded;
         Some(())
-    };
-    let mut rest = src;
-    while !rest.is_empty() {
-        let (mut line, next) = match memchr::memchr(b'\n', rest) {
-            Some(lf) => (&rest[..lf], &rest[lf + 1..]),
-            None => (rest, &[][..]),
-        };
-        line = line.strip_suffix(b"\r").unwrap_or(line);
-        while !line.is_empty() {
-            let take = line.len().min(BATCH - n);
-            batch[n..n + take].copy_from_slice(&line[..take]);
-            n += take;
-            line = &line[take..];
-            if n == BATCH {
-                flush(&batch, &mut groups)?;
-                n = 0;
-            }
-        }
-        rest = next;
     }
-    flush(&batch[..n], &mut groups)?;
-    (groups.letters == 0).then_some(total)
 }
 
 /// mail-parser's base64 decoder, one letter at a time, with its state kept between batches:

@@ -1,6 +1,6 @@
-//! Two SHA-256 computations run side by side: the raw digest and the canonical digest of a
-//! message, which cover nearly the same bytes; then each decoded attachment beside the body
-//! text and its letters.
+//! Two SHA-256 computations run side by side: any two of the streams of a message's identity
+//! (its raw bytes, its canonical form, its decoded attachments, its body text and letters),
+//! paired by [`super::lanes`].
 //!
 //! With the x86 SHA extensions, one SHA-256 is bound by the latency of its chain of
 //! `sha256rnds2` instructions, each waiting for the one before; the processor can start a
@@ -24,9 +24,9 @@ const IV: [u32; 8] = [
     0x5be0_cd19,
 ];
 
-/// One stream: its state, the bytes of its unfinished block and its length so far.
+/// One SHA-256 computation: its state, the bytes of its unfinished block and its length so far.
 #[derive(Clone)]
-struct Stream {
+pub(super) struct Stream {
     state: [u32; 8],
     block: [u8; 64],
     /// Bytes held in `block`.
@@ -35,7 +35,7 @@ struct Stream {
 }
 
 impl Stream {
-    fn new() -> Stream {
+    pub(super) fn new() -> Stream {
         Stream {
             state: IV,
             block: [0; 64],
@@ -67,7 +67,20 @@ impl Stream {
         self.held += tail.len();
     }
 
-    fn finish(mut self) -> [u8; 32] {
+    /// Bytes added so far.
+    pub(super) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Adds `data` alone.
+    pub(super) fn update(&mut self, data: &[u8]) {
+        self.len += data.len() as u64;
+        let (blocks, tail) = self.top_up(data).as_chunks::<64>();
+        compress(&mut self.state, blocks);
+        self.hold(tail);
+    }
+
+    pub(super) fn finish(mut self) -> [u8; 32] {
         let bits = self.len.wrapping_mul(8);
         let mut pad = [0u8; 72];
         pad[0] = 0x80;
@@ -87,53 +100,19 @@ impl Stream {
     }
 }
 
-/// Two SHA-256 digests computed together.
-pub(super) struct Pair {
-    first: Stream,
-    second: Stream,
-}
-
-impl Pair {
-    pub(super) fn new() -> Pair {
-        Pair {
-            first: Stream::new(),
-            second: Stream::new(),
-        }
-    }
-
-    /// Adds `first` to the first digest and `second` to the second; as many of their whole
-    /// blocks as both have are hashed side by side.
-    pub(super) fn update(&mut self, first: &[u8], second: &[u8]) {
-        self.first.len += first.len() as u64;
-        self.second.len += second.len() as u64;
-        let (a, a_tail) = self.first.top_up(first).as_chunks::<64>();
-        let (b, b_tail) = self.second.top_up(second).as_chunks::<64>();
-        let both = a.len().min(b.len());
-        compress_pair(
-            &mut self.first.state,
-            &mut self.second.state,
-            &a[..both],
-            &b[..both],
-        );
-        compress(&mut self.first.state, &a[both..]);
-        compress(&mut self.second.state, &b[both..]);
-        self.first.hold(a_tail);
-        self.second.hold(b_tail);
-    }
-
-    pub(super) fn finish(self) -> ([u8; 32], [u8; 32]) {
-        (self.first.finish(), self.second.finish())
-    }
-
-    /// The first digest; the first lane starts a new one.
-    pub(super) fn finish_first(&mut self) -> [u8; 32] {
-        std::mem::replace(&mut self.first, Stream::new()).finish()
-    }
-
-    /// The second digest; the second lane starts a new one.
-    pub(super) fn finish_second(&mut self) -> [u8; 32] {
-        std::mem::replace(&mut self.second, Stream::new()).finish()
-    }
+/// Adds `a` to `first` and `b` to `second`; as many of their whole blocks as both have are
+/// hashed side by side.
+pub(super) fn update_pair(first: &mut Stream, a: &[u8], second: &mut Stream, b: &[u8]) {
+    first.len += a.len() as u64;
+    second.len += b.len() as u64;
+    let (a, a_tail) = first.top_up(a).as_chunks::<64>();
+    let (b, b_tail) = second.top_up(b).as_chunks::<64>();
+    let both = a.len().min(b.len());
+    compress_pair(&mut first.state, &mut second.state, &a[..both], &b[..both]);
+    compress(&mut first.state, &a[both..]);
+    compress(&mut second.state, &b[both..]);
+    first.hold(a_tail);
+    second.hold(b_tail);
 }
 
 /// Hashes blocks of one stream with `sha2`'s compression (which uses the SHA extensions when
@@ -326,7 +305,7 @@ mod tests {
     use super::*;
     use sha2::{Digest, Sha256};
 
-    /// Any lengths, fed in any pieces, give `sha2`'s digests of the two streams.
+    /// Any lengths, fed in any pieces, side by side or alone, give `sha2`'s digests.
     #[test]
     fn pairs_give_the_digests_of_each_stream() {
         let mut next = crate::test_rng::xorshift(0x853c_49e6_748f_ea9b);
@@ -334,25 +313,35 @@ mod tests {
             let lens = [next() % 5000, next() % 5000];
             let lens = if round % 10 == 0 { [0, lens[1]] } else { lens };
             let data = lens.map(|n| (0..n).map(|_| next() as u8).collect::<Vec<u8>>());
-            let mut pair = Pair::new();
+            let mut pair = [Stream::new(), Stream::new()];
             let (mut a, mut b) = (&data[0][..], &data[1][..]);
             while !a.is_empty() || !b.is_empty() {
                 let piece = |rest: &[u8], n: u64| rest.len().min((n % 300) as usize);
                 let (i, j) = (piece(a, next()), piece(b, next()));
-                pair.update(&a[..i], &b[..j]);
+                let [first, second] = &mut pair;
+                if next().is_multiple_of(4) {
+                    first.update(&a[..i]);
+                    second.update(&b[..j]);
+                } else {
+                    update_pair(first, &a[..i], second, &b[..j]);
+                }
                 (a, b) = (&a[i..], &b[j..]);
             }
+            assert_eq!(pair[0].len(), lens[0]);
             let expected = data.clone().map(|d| <[u8; 32]>::from(Sha256::digest(d)));
-            assert_eq!(<[[u8; 32]; 2]>::from(pair.finish()), expected, "{lens:?}");
+            assert_eq!(pair.map(Stream::finish), expected, "{lens:?}");
         }
         // Long runs of whole blocks, side by side.
         let a = vec![0x5a; 1 << 20];
         let b: Vec<u8> = (0..(1 << 20) + 100).map(|i| i as u8).collect();
-        let mut pair = Pair::new();
-        pair.update(&a, &b);
+        let [mut first, mut second] = [Stream::new(), Stream::new()];
+        update_pair(&mut first, &a, &mut second, &b);
         assert_eq!(
-            pair.finish(),
-            (Sha256::digest(&a).into(), Sha256::digest(&b).into())
+            [first.finish(), second.finish()],
+            [
+                <[u8; 32]>::from(Sha256::digest(&a)),
+                Sha256::digest(&b).into()
+            ]
         );
     }
 }
