@@ -1007,8 +1007,9 @@ fn facts_of<'m>(
                 continue;
             }
             PartType::Text(text) | PartType::Html(text) => {
-                let (digest, size) = text_attachment(&part_text(part, text, cuts));
-                format!("{} {}", hex(&digest), size)
+                let text = LfText::new(part_text(part, text, cuts));
+                attachments.push(Job::new(vec![Piece::LfText(text)]));
+                continue;
             }
             PartType::Message(inner) if depth < MAX_NESTING => {
                 // An unencoded nested message was parsed from the same text as its parent.
@@ -1278,28 +1279,63 @@ fn ascii_prefix(s: &[u8]) -> usize {
     i + s[i..].iter().take_while(|b| b.is_ascii()).count()
 }
 
-/// SHA-256 and size of a text attachment: its decoded text as UTF-8 with CRLF and lone CR
-/// turned into LF, because stores convert the line endings of unencoded text parts.
-fn text_attachment(text: &str) -> ([u8; 32], usize) {
-    let b = text.as_bytes();
-    let mut sink = HashSink::new();
-    let mut size = 0;
-    let mut segment = 0;
-    let mut i = 0;
-    while let Some(off) = memchr::memchr(b'\r', &b[i..]) {
-        let cr = i + off;
-        sink.put(&b[segment..cr]);
-        size += cr - segment;
-        if b.get(cr + 1) != Some(&b'\n') {
-            sink.put(b"\n");
-            size += 1;
+/// A text attachment as it is hashed: its decoded text as UTF-8 with CRLF and lone CR turned
+/// into LF, because stores convert the line endings of unencoded text parts; converted a window
+/// at a time.
+struct LfText<'a> {
+    text: Cow<'a, str>,
+    /// The next byte of the text not converted yet.
+    pos: usize,
+    /// The window converted, and how much of it was consumed.
+    buf: Vec<u8>,
+    at: usize,
+}
+
+impl<'a> LfText<'a> {
+    fn new(text: Cow<'a, str>) -> LfText<'a> {
+        LfText {
+            text,
+            pos: 0,
+            buf: Vec::new(),
+            at: 0,
         }
-        segment = cr + 1;
-        i = cr + 1;
     }
-    sink.put(&b[segment..]);
-    size += b.len() - segment;
-    (sink.finish(), size)
+
+    /// About how many bytes are left.
+    fn left(&self) -> usize {
+        self.text.len() - self.pos + self.buf.len() - self.at
+    }
+
+    /// The next bytes: empty at the end.
+    fn peek(&mut self) -> &[u8] {
+        if self.at == self.buf.len() {
+            self.next_window();
+        }
+        &self.buf[self.at..]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at += n;
+    }
+
+    fn next_window(&mut self) {
+        let b = self.text.as_bytes();
+        let stop = b.len().min(self.pos + WINDOW);
+        self.buf.clear();
+        self.at = 0;
+        let mut segment = self.pos;
+        while let Some(off) = memchr::memchr(b'\r', &b[segment..stop]) {
+            let cr = segment + off;
+            self.buf.extend_from_slice(&b[segment..cr]);
+            // A CR before an LF is dropped (the LF follows, in this window or the next).
+            if b.get(cr + 1) != Some(&b'\n') {
+                self.buf.push(b'\n');
+            }
+            segment = cr + 1;
+        }
+        self.buf.extend_from_slice(&b[segment..stop]);
+        self.pos = stop;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2106,6 +2142,37 @@ mod tests {
         assert_eq!(lf.fingerprint, b64.fingerprint);
         let changed = identify(msg(&patch.replace("+new", "+newer"), "7bit").as_bytes());
         assert_ne!(lf.fingerprint, changed.fingerprint);
+    }
+
+    /// Text attachments converted a window at a time give the text with every CRLF and lone CR
+    /// made LF, wherever the line breaks fall against the windows.
+    #[test]
+    fn text_attachment_windows_convert_every_line_break() {
+        let mut next = crate::test_rng::xorshift(0x6a09_e667_f3bc_c908);
+        for round in 0..300 {
+            let len = (next() % (3 * WINDOW as u64)) as usize;
+            let text: String = (0..len)
+                .map(|_| match next() % 12 {
+                    0 => '\r',
+                    1 => '\n',
+                    2 => 'é',
+                    _ => 'a',
+                })
+                .collect();
+            let expected = text.replace("\r\n", "\n").replace('\r', "\n");
+            let mut lf = LfText::new(Cow::Borrowed(&text));
+            let mut out = Vec::new();
+            loop {
+                let piece = lf.peek();
+                if piece.is_empty() {
+                    break;
+                }
+                let n = piece.len().min((next() % 5000) as usize + 1);
+                out.extend_from_slice(&piece[..n]);
+                lf.consume(n);
+            }
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "round {round}");
+        }
     }
 
     #[test]

@@ -8,9 +8,9 @@
 //! other two. The canonical form and the attachments are produced a window at a time as they
 //! are hashed ([`Piece`]), so none of them is ever held whole.
 
-use super::CanonicalBody;
 use super::base64_bodies::Decoder;
 use super::sha256x2::{self, Stream};
+use super::{CanonicalBody, LfText};
 
 /// Bytes of a held stream given at once: the pairs are chosen again after each step.
 const STEP: usize = 16 * 1024;
@@ -29,6 +29,8 @@ pub(super) enum Piece<'a> {
     Base64(Decoder<'a>),
     /// The body section of a message in canonical form, converted as it is hashed.
     Canonical(CanonicalBody<'a>),
+    /// A text attachment, its line endings converted as it is hashed.
+    LfText(LfText<'a>),
 }
 
 impl Piece<'_> {
@@ -39,6 +41,7 @@ impl Piece<'_> {
             Piece::Held(bytes, at) => Some(&bytes[*at..bytes.len().min(*at + STEP)]),
             Piece::Base64(decoder) => decoder.peek(),
             Piece::Canonical(body) => Some(body.peek()),
+            Piece::LfText(text) => Some(text.peek()),
         }
     }
 
@@ -48,6 +51,7 @@ impl Piece<'_> {
             Piece::Held(_, at) => *at += n,
             Piece::Base64(decoder) => decoder.consume(n),
             Piece::Canonical(body) => body.consume(n),
+            Piece::LfText(text) => text.consume(n),
         }
     }
 
@@ -58,6 +62,7 @@ impl Piece<'_> {
             Piece::Held(bytes, at) => bytes.len() - at,
             Piece::Base64(decoder) => decoder.left(),
             Piece::Canonical(body) => body.left(),
+            Piece::LfText(text) => text.left(),
         }
     }
 }
