@@ -563,6 +563,8 @@ impl<'a> UidFetch<'a> {
                     ))
                 })??
                 .ok_or_else(|| Lost("the server closed the connection".into()))?;
+            // Where the body lies in the response's buffer, to keep it without a copy.
+            let mut body_at = None;
             match response.parsed() {
                 Response::Fetch(_, attrs) => {
                     let mut f = Fetched::default();
@@ -580,7 +582,17 @@ impl<'a> UidFetch<'a> {
                                 section: None,
                                 data,
                                 ..
-                            } => f.body = Some(data.as_deref().unwrap_or_default().to_vec()),
+                            } => {
+                                let data = data.as_deref().unwrap_or_default();
+                                let buffer = response.borrow_owner();
+                                let start =
+                                    (data.as_ptr() as usize).wrapping_sub(buffer.as_ptr() as usize);
+                                if buffer.get(start..start.wrapping_add(data.len())) == Some(data) {
+                                    body_at = Some(start..start + data.len());
+                                } else {
+                                    f.body = Some(data.to_vec());
+                                }
+                            }
                             AttributeValue::GmailMsgId(id) => f.gm_msgid = Some(*id),
                             AttributeValue::GmailLabels(labels) => {
                                 f.gm_labels = labels.iter().map(|s| s.to_string()).collect()
@@ -590,6 +602,15 @@ impl<'a> UidFetch<'a> {
                     }
                     // A FETCH without a UID is an unsolicited flag update from another client.
                     if f.uid != 0 {
+                        if let Some(range) = body_at {
+                            // The body is moved to the start of the response's buffer, which
+                            // holds little more: that spares a new allocation of the message's
+                            // size (and, for a large one, faulting in its pages).
+                            let mut buffer = response.into_owner();
+                            buffer.truncate(range.end);
+                            bytes::Buf::advance(&mut buffer, range.start);
+                            f.body = Some(Vec::from(buffer));
+                        }
                         return Ok(Some(f));
                     }
                 }
