@@ -74,15 +74,7 @@ pub struct Identity {
 
 /// Computes the identity of one message. Never panics on any input.
 pub fn identify(bytes: &[u8]) -> Identity {
-    // The header section's canonical form is gathered (and, when long, hashed beside the raw
-    // bytes); the rest of both is hashed later, beside the streams of the facts.
-    let mut head = HashSink::with(WithRaw {
-        canonical: Stream::new(),
-        raw: Stream::new(),
-        rest: bytes,
-    });
-    let scan = canonical_head(bytes, &mut head);
-    let mut own = Own::new(head, bytes, scan.body_start);
+    let (scan, mut own) = Own::of(bytes);
 
     let rest = bytes.get(scan.from_line..).unwrap_or_default();
     let body_section = scan
@@ -127,20 +119,29 @@ struct Own<'a> {
 }
 
 impl<'a> Own<'a> {
-    /// What is left of both streams once the header section is through `head`.
-    fn new(head: HashSink<WithRaw<'a>>, bytes: &'a [u8], body_start: Option<usize>) -> Own<'a> {
+    /// The streams of `bytes`, and what the header section says: its canonical form is
+    /// gathered (and, when long, hashed beside the raw bytes); the rest of both is hashed later,
+    /// beside the streams of the facts.
+    fn of(bytes: &'a [u8]) -> (Scan, Own<'a>) {
+        let mut head = HashSink::with(WithRaw {
+            canonical: Stream::new(),
+            raw: Stream::new(),
+            rest: bytes,
+        });
+        let scan = canonical_head(bytes, &mut head);
         let (with_raw, held) = head.into_parts();
         let mut canonical = vec![Piece::Held(held, 0)];
-        if let Some(start) = body_start {
+        if let Some(start) = scan.body_start {
             canonical.push(Piece::Canonical(CanonicalBody::new(bytes, start)));
         }
-        Own {
+        let own = Own {
             jobs: Some([
                 Job::resume(with_raw.raw, vec![Piece::Bytes(with_raw.rest)]),
                 Job::resume(with_raw.canonical, canonical),
             ]),
             digests: None,
-        }
+        };
+        (scan, own)
     }
 
     /// For a nested message, whose own bytes are not hashed.
@@ -2541,13 +2542,7 @@ mod tests {
                 message
             };
             let raw = message.as_bytes();
-            let mut head = HashSink::with(WithRaw {
-                canonical: Stream::new(),
-                raw: Stream::new(),
-                rest: raw,
-            });
-            let scan = canonical_head(raw, &mut head);
-            let mut own = Own::new(head, raw, scan.body_start);
+            let (_, mut own) = Own::of(raw);
             let (facts, accepted) = if round % 3 == 0 {
                 unhashed.hash(&mut Own::none())
             } else {
