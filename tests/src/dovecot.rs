@@ -105,6 +105,8 @@ pub struct Dovecot {
     setup: Setup,
     child: Option<Child>,
     serial: usize,
+    /// Whether the server has answered once: its ports are then known to the test.
+    answered: bool,
 }
 
 impl Dovecot {
@@ -125,6 +127,7 @@ impl Dovecot {
             setup,
             child: None,
             serial: 0,
+            answered: false,
             dir,
         };
         fs::create_dir_all(d.maildir()).unwrap();
@@ -232,7 +235,30 @@ impl Dovecot {
     }
 
     /// Starts the server with the mail written so far and waits until it answers.
+    ///
+    /// Its ports were free when picked, but another process may take one before Dovecot binds
+    /// it (any outgoing connection gets such a port as its own); a first start then moves to
+    /// other free ports. A restart keeps its ports, which the test may have handed out.
     pub fn start(&mut self) {
+        for _ in 0..5 {
+            if self.launch() {
+                self.answered = true;
+                return;
+            }
+            assert!(
+                !self.answered,
+                "dovecot did not restart; its log:\n{}",
+                self.log()
+            );
+            let _ = fs::remove_file(self.root().join("dovecot.log"));
+            (self.imap_port, self.imaps_port) = (free_port(), free_port());
+        }
+        panic!("dovecot found no free port; its log:\n{}", self.log());
+    }
+
+    /// Starts the server and waits until it answers: false when it could not listen on its
+    /// ports because they were taken.
+    fn launch(&mut self) -> bool {
         let root = self.root().to_path_buf();
         let root_user = id(&["-u"]) == "0";
         // Dovecot refuses to run its login and mail processes as root; as root they run as
@@ -366,8 +392,16 @@ service stats {{
                 let mut greeting = [0u8; 64];
                 s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
                 if s.read(&mut greeting).is_ok_and(|n| n > 0) {
-                    return;
+                    return true;
                 }
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|c| c.try_wait().is_ok_and(|status| status.is_some()));
+            if exited && self.log().contains("Address already in use") {
+                self.child = None;
+                return false;
             }
             assert!(
                 Instant::now() < deadline,
