@@ -55,7 +55,10 @@ impl Compression {
             _ => None,
         };
         let (method, data) = match deflated {
-            Some(data) => (Method::Deflated, data),
+            Some(data) => {
+                crate::recycle::give_back(bytes);
+                (Method::Deflated, data)
+            }
             None => (Method::Stored, bytes),
         };
         Ready {
@@ -250,6 +253,7 @@ impl ArchiveWriter {
         self.zip
             .add_ready(&ready)
             .map_err(|e| Error::io("cannot write", &self.path, e))?;
+        crate::recycle::give_back(ready.data);
         self.entries += 1;
         let (file, written) = self.zip.output();
         if written - self.written_back >= WRITEBACK_STEP {

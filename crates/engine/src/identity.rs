@@ -758,7 +758,7 @@ fn message_facts(rest: &[u8], body_section: &[u8], own: &mut Own<'_>) -> (Facts,
 /// (the caller then parses `rest` itself; `own` may have been hashed meanwhile).
 fn cut_facts(rest: &[u8], own: &mut Own<'_>) -> Option<Facts> {
     let view = base64_bodies::cut(rest)?;
-    catch_unwind(AssertUnwindSafe(|| {
+    let facts = catch_unwind(AssertUnwindSafe(|| {
         let message = Parsed(PARSER.parse(&view.bytes)?);
         let has_fields = message
             .0
@@ -782,7 +782,9 @@ fn cut_facts(rest: &[u8], own: &mut Own<'_>) -> Option<Facts> {
         accepted.then_some(facts)
     }))
     .ok()
-    .flatten()
+    .flatten();
+    crate::recycle::give_back(view.bytes);
+    facts
 }
 
 /// Whether every cut is the whole body of a distinct part the parser read as base64 without

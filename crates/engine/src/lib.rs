@@ -16,6 +16,7 @@ pub mod names;
 pub mod pipeline;
 pub mod progress;
 pub mod receipt;
+mod recycle;
 pub mod restore;
 pub mod source;
 pub mod sources;

@@ -77,7 +77,7 @@ pub(super) fn cut(raw: &[u8]) -> Option<View> {
     if cuts.is_empty() {
         return None;
     }
-    let mut bytes = Vec::with_capacity(raw.len() - removed);
+    let mut bytes = crate::recycle::take(raw.len() - removed);
     let mut from = 0;
     for c in &cuts {
         bytes.extend_from_slice(&raw[from..c.start]);

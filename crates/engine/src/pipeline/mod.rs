@@ -773,7 +773,7 @@ fn hash_one(
     }));
     match work {
         Ok((identity, prepared)) => {
-            raw.bytes = Vec::new();
+            crate::recycle::give_back(std::mem::take(&mut raw.bytes));
             Item::Hashed(Box::new(Hashed {
                 folder,
                 raw,

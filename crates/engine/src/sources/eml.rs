@@ -581,11 +581,9 @@ pub(crate) fn read_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
             len * 2
         };
         room = room.min(MAX_MESSAGE + 1);
-        bytes.reserve_exact(room - len);
+        bytes = crate::recycle::grow(bytes, room);
     }
-    if bytes.capacity() - bytes.len() > 4096 {
-        bytes.shrink_to_fit();
-    }
+    crate::recycle::fit(&mut bytes);
     Ok(bytes)
 }
 
