@@ -31,6 +31,17 @@ pub(crate) fn grow(mut bytes: Vec<u8>, room: usize) -> Vec<u8> {
     big
 }
 
+/// Appends `data` to `bytes`, which grows as a `Vec` does (doubling) but into kept buffers
+/// once it is big: for messages whose size is known only at their end (mbox).
+pub(crate) fn extend(bytes: &mut Vec<u8>, data: &[u8]) {
+    let need = bytes.len() + data.len();
+    if need > bytes.capacity() && need >= SMALLEST {
+        let room = need.max(bytes.capacity() * 2);
+        *bytes = grow(std::mem::take(bytes), room);
+    }
+    bytes.extend_from_slice(data);
+}
+
 /// Gives up the spare room of a small buffer; a big one keeps it, to be lent again whole.
 pub(crate) fn fit(bytes: &mut Vec<u8>) {
     if bytes.capacity() < SMALLEST && bytes.capacity() - bytes.len() > 4096 {
@@ -106,6 +117,15 @@ mod tests {
         let other = grow(Vec::new(), SMALLEST + 3);
         assert!(other.capacity() < 2 * (SMALLEST + 3));
         assert_ne!(other.as_ptr(), address);
+
+        let mut grown = b"start".to_vec();
+        let line = vec![b'x'; 1000];
+        for _ in 0..4 * SMALLEST / line.len() {
+            extend(&mut grown, &line);
+        }
+        assert_eq!(grown.len(), 5 + 4 * SMALLEST / line.len() * line.len());
+        assert!(grown.starts_with(b"startxxx") && grown.ends_with(b"xxx"));
+        assert!(grown.capacity() < 2 * grown.len() + SMALLEST);
 
         let small = grow(vec![1, 2, 3], 100);
         assert_eq!(small, [1, 2, 3]);

@@ -342,7 +342,7 @@ impl<R: BufRead> Lines<R> {
         match self.ahead.pop_front() {
             Some(line) => {
                 let kept = line.bytes.len().min(cap);
-                dst.extend_from_slice(&line.bytes[..kept]);
+                crate::recycle::extend(dst, &line.bytes[..kept]);
                 Ok(Some(LineInfo { kept, ..line.info }))
             }
             None => self.read(dst, cap),
@@ -379,7 +379,7 @@ impl<R: BufRead> Lines<R> {
                 None => (buf.len(), false),
             };
             let keep = used.min(cap.saturating_sub(kept));
-            dst.extend_from_slice(&buf[..keep]);
+            crate::recycle::extend(dst, &buf[..keep]);
             kept += keep;
             self.input.consume(used);
             self.pos += used as u64;
