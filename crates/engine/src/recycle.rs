@@ -5,8 +5,8 @@
 //! base64 bodies cut out) was faulted in and zeroed by the kernel before the message was copied
 //! over it: 4% of a receipt's CPU time on mail with attachments. Buffers under [`SMALLEST`] are
 //! left to the allocator, which reuses them well. What is kept is bounded by [`KEPT`], and a
-//! kept buffer is lent only for a message of at least half its size (or grown to it), so
-//! buffers in flight hold at most twice the bytes they carry.
+//! kept buffer is lent only for a request of at least half its size (or grown to it), so a
+//! lent buffer holds at most twice the room asked for.
 
 use std::sync::Mutex;
 
