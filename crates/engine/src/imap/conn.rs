@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_imap::imap_proto::{self, AttributeValue, RequestId, Response, Status};
+use async_imap::imap_proto::{self, Response, Status};
 use async_imap::{Authenticator, Client, Session};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -503,147 +503,8 @@ impl ServerCertVerifier for PinningVerifier {
     }
 }
 
-/// One message's data from a `UID FETCH`.
-#[derive(Debug, Default)]
-pub(crate) struct Fetched {
-    pub uid: u32,
-    pub size: Option<u32>,
-    pub flags: Vec<String>,
-    pub internal_date: Option<String>,
-    pub body: Option<Vec<u8>>,
-    pub gm_msgid: Option<u64>,
-    pub gm_labels: Vec<String>,
-}
-
-/// How a command ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Done {
-    Ok,
-    /// NO or BAD, with the server's words.
-    Refused(String),
-}
-
-/// A `UID FETCH` read response by response. async-imap's own `uid_fetch` drops the tagged
-/// completion, so a NO (and the server's reason, which Mailproof must record for each message
-/// it could not read) would be lost; this reads the responses itself.
-pub(crate) struct UidFetch<'a> {
-    session: &'a mut ImapSession,
-    tag: RequestId,
-    pub done: Option<Done>,
-}
-
-impl<'a> UidFetch<'a> {
-    pub async fn start(
-        session: &'a mut ImapSession,
-        set: &str,
-        items: &str,
-    ) -> std::result::Result<Self, Lost> {
-        let tag = session
-            .run_command(format!("UID FETCH {set} {items}"))
-            .await?;
-        Ok(Self {
-            session,
-            tag,
-            done: None,
-        })
-    }
-
-    /// The next message, or `None` once the command completed (see [`UidFetch::done`]).
-    pub async fn next(&mut self) -> std::result::Result<Option<Fetched>, Lost> {
-        if self.done.is_some() {
-            return Ok(None);
-        }
-        loop {
-            let response = tokio::time::timeout(silence(), self.session.read_response())
-                .await
-                .map_err(|_| {
-                    Lost(format!(
-                        "the server sent nothing for {} s",
-                        silence().as_secs()
-                    ))
-                })??
-                .ok_or_else(|| Lost("the server closed the connection".into()))?;
-            // Where the body lies in the response's buffer, to keep it without a copy.
-            let mut body_at = None;
-            match response.parsed() {
-                Response::Fetch(_, attrs) => {
-                    let mut f = Fetched::default();
-                    for attr in attrs {
-                        match attr {
-                            AttributeValue::Uid(uid) => f.uid = *uid,
-                            AttributeValue::Rfc822Size(n) => f.size = Some(*n),
-                            AttributeValue::Flags(flags) => {
-                                f.flags = flags.iter().map(|s| s.to_string()).collect()
-                            }
-                            AttributeValue::InternalDate(d) => {
-                                f.internal_date = Some(d.to_string())
-                            }
-                            AttributeValue::BodySection {
-                                section: None,
-                                data,
-                                ..
-                            } => {
-                                let data = data.as_deref().unwrap_or_default();
-                                let buffer = response.borrow_owner();
-                                let start =
-                                    (data.as_ptr() as usize).wrapping_sub(buffer.as_ptr() as usize);
-                                if buffer.get(start..start.wrapping_add(data.len())) == Some(data) {
-                                    body_at = Some(start..start + data.len());
-                                } else {
-                                    f.body = Some(data.to_vec());
-                                }
-                            }
-                            AttributeValue::GmailMsgId(id) => f.gm_msgid = Some(*id),
-                            AttributeValue::GmailLabels(labels) => {
-                                f.gm_labels = labels.iter().map(|s| s.to_string()).collect()
-                            }
-                            _ => {}
-                        }
-                    }
-                    // A FETCH without a UID is an unsolicited flag update from another client.
-                    if f.uid != 0 {
-                        if let Some(range) = body_at {
-                            // The body is moved to the start of the response's buffer, which
-                            // holds little more: that spares a new allocation of the message's
-                            // size (and, for a large one, faulting in its pages).
-                            let mut buffer = response.into_owner();
-                            buffer.truncate(range.end);
-                            bytes::Buf::advance(&mut buffer, range.start);
-                            f.body = Some(Vec::from(buffer));
-                        }
-                        return Ok(Some(f));
-                    }
-                }
-                Response::Done {
-                    tag,
-                    status,
-                    information,
-                    code,
-                } if *tag == self.tag => {
-                    self.done = Some(match status {
-                        Status::Ok => Done::Ok,
-                        _ => Done::Refused(words(code.as_ref(), information.as_deref())),
-                    });
-                    return Ok(None);
-                }
-                Response::Data {
-                    status: Status::Bye,
-                    information,
-                    ..
-                } => {
-                    return Err(Lost(format!(
-                        "the server ended the session: {}",
-                        information.as_deref().unwrap_or("BYE")
-                    )));
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
 /// A response code and text as the server sent them, e.g. `[LIMIT] Too many commands`.
-fn words(code: Option<&imap_proto::ResponseCode<'_>>, text: Option<&str>) -> String {
+pub(crate) fn words(code: Option<&imap_proto::ResponseCode<'_>>, text: Option<&str>) -> String {
     let text = text.unwrap_or("no reason given").trim();
     match code {
         Some(imap_proto::ResponseCode::ReadOnly) => format!("[READ-ONLY] {text}"),

@@ -14,6 +14,7 @@
 
 mod conn;
 mod destination;
+mod fetch;
 pub mod internal_date;
 mod secret;
 mod source;

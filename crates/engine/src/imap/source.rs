@@ -17,7 +17,8 @@ use futures_util::TryStreamExt;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
-use super::conn::{Connector, Done, Fetched, ImapSession, Lost, UidFetch, server_words, silence};
+use super::conn::{Connector, ImapSession, Lost, server_words, silence};
+use super::fetch::{Done, Fetched, UidFetch};
 use super::{Access, ImapSpec, connect, internal_date, utf7};
 use crate::source::{
     Entry, Folder, FolderNotes, Gmail, RawMessage, Role, Sink, Source, SourceDescription,
