@@ -658,18 +658,34 @@ fn expunged(words: &str) -> bool {
 /// Bytes fetched but not yet taken by the reader. Messages of the batch the reader is on are
 /// always let through, so the reader can never wait for a connection that waits for room.
 struct Budget {
-    state: Mutex<(u64, usize, bool)>,
+    state: Mutex<Room>,
     freed: Notify,
     limit: u64,
+}
+
+#[derive(Default)]
+struct Room {
+    /// Bytes admitted and not yet taken.
+    used: u64,
+    /// The batch the reader is on.
+    reading: usize,
+    /// The folder is being abandoned.
+    closed: bool,
+    /// The smallest message a connection waits to admit.
+    waiting: Option<u64>,
 }
 
 impl Budget {
     fn new(limit: u64) -> Self {
         Self {
-            state: Mutex::new((0, 0, false)),
+            state: Mutex::new(Room::default()),
             freed: Notify::new(),
             limit,
         }
+    }
+
+    fn room(&self) -> std::sync::MutexGuard<'_, Room> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Waits for room; false when the folder is being abandoned.
@@ -677,33 +693,46 @@ impl Budget {
         loop {
             let freed = self.freed.notified();
             {
-                let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-                if s.2 {
+                let mut r = self.room();
+                if r.closed {
                     return false;
                 }
-                if batch <= s.1 || s.0 + size <= self.limit {
-                    s.0 += size;
+                if batch <= r.reading || r.used + size <= self.limit {
+                    r.used += size;
                     return true;
                 }
+                r.waiting = Some(r.waiting.map_or(size, |w| w.min(size)));
             }
             freed.await;
         }
     }
 
+    /// Waiting connections are woken when one of them fits and half the room is free (or the
+    /// one message needs more than half), not at every message taken: they then go on with
+    /// several messages each, instead of all waking to find room for none.
     fn release(&self, size: u64) {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.0 = s.0.saturating_sub(size);
-        drop(s);
-        self.freed.notify_waiters();
+        let mut r = self.room();
+        r.used = r.used.saturating_sub(size);
+        let fits = r
+            .waiting
+            .is_some_and(|w| r.used + w.max(self.limit / 2) <= self.limit);
+        if fits {
+            r.waiting = None;
+            drop(r);
+            self.freed.notify_waiters();
+        }
     }
 
     fn reading(&self, batch: usize) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).1 = batch;
+        let mut r = self.room();
+        r.reading = batch;
+        r.waiting = None;
+        drop(r);
         self.freed.notify_waiters();
     }
 
     fn close(&self) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).2 = true;
+        self.room().closed = true;
         self.freed.notify_waiters();
     }
 }
