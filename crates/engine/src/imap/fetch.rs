@@ -17,6 +17,7 @@ use bytes::BufMut;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::conn::{ImapSession, Lost, silence, words};
+use crate::source::MAX_MESSAGE;
 
 /// One message's data from a `UID FETCH`.
 #[derive(Debug, Default)]
@@ -259,6 +260,12 @@ impl<R: AsyncRead + Unpin> Responses<R> {
                 return Ok(Frame { text, body });
             };
             if body.is_none() && names_body(&text[..open]) {
+                if n > MAX_MESSAGE {
+                    return Err(Lost(format!(
+                        "the server announced a message of {n} bytes, more than the {} GiB Mailproof reads",
+                        MAX_MESSAGE >> 30
+                    )));
+                }
                 text.truncate(open);
                 text.extend_from_slice(b"{0}\r\n");
                 let mut bytes = crate::recycle::take(n);
@@ -318,12 +325,16 @@ fn names_body(before: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn frames(wire: &[u8]) -> Vec<(String, Option<Vec<u8>>)> {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
-            .unwrap();
-        rt.block_on(async {
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn frames(wire: &[u8]) -> Vec<(String, Option<Vec<u8>>)> {
+        block_on(async {
             let mut r = Responses::new(wire);
             let mut out = Vec::new();
             loop {
@@ -375,6 +386,15 @@ mod tests {
         assert_eq!(literal_at_end(b"* OK {99999999999}\r\n"), None);
         assert!(names_body(b"* 1 FETCH (UID 3 BODY[] "));
         assert!(!names_body(b"* 1 FETCH (UID 3 BODY[HEADER] "));
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_refused_before_anything_is_held() {
+        let wire = format!("* 1 FETCH (UID 1 BODY[] {{{}}}\r\nabc", MAX_MESSAGE + 1);
+        let Err(Lost(e)) = block_on(Responses::new(wire.as_bytes()).next()) else {
+            panic!("a body over the limit was accepted");
+        };
+        assert!(e.contains("more than the 1 GiB"), "{e}");
     }
 
     #[test]
