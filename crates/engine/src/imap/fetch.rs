@@ -196,11 +196,7 @@ impl<R: AsyncRead + Unpin> Responses<R> {
             self.at = 0;
         }
         self.buf.reserve(READ);
-        let n = read(&mut self.io, &mut self.buf).await?;
-        if n == 0 {
-            return Err(Lost("the server closed the connection".into()));
-        }
-        Ok(())
+        read(&mut self.io, &mut self.buf).await.map(drop)
     }
 
     /// The next line (up to and including its LF), appended to `text`.
@@ -236,11 +232,7 @@ impl<R: AsyncRead + Unpin> Responses<R> {
             }
             if left >= READ / 2 {
                 out.reserve(left);
-                let got = read(&mut self.io, &mut (&mut *out).limit(left)).await?;
-                if got == 0 {
-                    return Err(Lost("the server closed the connection".into()));
-                }
-                left -= got;
+                left -= read(&mut self.io, &mut (&mut *out).limit(left)).await?;
                 if left == 0 {
                     return Ok(());
                 }
@@ -288,12 +280,13 @@ fn too_long() -> Lost {
     ))
 }
 
-/// Reads once into `buf`'s spare room (never zero-filled), waiting at most [`silence`].
+/// Reads once into `buf`'s spare room (never zero-filled), waiting at most [`silence`]: how
+/// many bytes came, never none.
 async fn read<R: AsyncRead + Unpin, B: BufMut>(
     io: &mut R,
     buf: &mut B,
 ) -> std::result::Result<usize, Lost> {
-    tokio::time::timeout(silence(), io.read_buf(buf))
+    let n = tokio::time::timeout(silence(), io.read_buf(buf))
         .await
         .map_err(|_| {
             Lost(format!(
@@ -301,7 +294,11 @@ async fn read<R: AsyncRead + Unpin, B: BufMut>(
                 silence().as_secs()
             ))
         })?
-        .map_err(Lost::from)
+        .map_err(Lost::from)?;
+    if n == 0 {
+        return Err(Lost("the server closed the connection".into()));
+    }
+    Ok(n)
 }
 
 /// A line ending in a literal's announcement `{n}` (CRLF): where the `{` is, and `n`.
