@@ -410,6 +410,10 @@ fn a_server_gone_for_good_is_a_connection_error_and_the_run_resumes() {
     assert_eq!(cut.code, 2, "{cut}");
     assert!(cut.stderr.contains("reading INBOX stopped"), "{cut}");
     assert!(
+        cut.stderr.contains("could not reconnect after"),
+        "the connection's own reason reaches the user: {cut}"
+    );
+    assert!(
         cut.stderr
             .contains("run the same command again to continue"),
         "{cut}"

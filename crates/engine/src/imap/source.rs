@@ -233,7 +233,7 @@ impl Source for ImapSource {
             if gmail { " X-GM-MSGID X-GM-LABELS" } else { "" }
         );
         let batches = batches(&index);
-        let (tx, rx) = unbounded();
+        let (tx, rx): (Vec<_>, Vec<_>) = batches.iter().map(|_| unbounded()).unzip();
         let shared = Arc::new(Shared {
             connector: connector.clone(),
             mailbox: folder.locator.clone(),
@@ -405,12 +405,27 @@ struct Shared {
     queue: Mutex<VecDeque<Batch>>,
     budget: Budget,
     stop: AtomicBool,
-    tx: Sender<Delivery>,
+    /// One channel per batch, so that the reader is woken only by the batch it is on, not by
+    /// every message the other connections fetch ahead of it.
+    tx: Vec<Sender<Delivery>>,
 }
 
 impl Shared {
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Hands a message of `batch` to the reader; false when the reader has gone.
+    fn deliver(&self, batch: usize, delivery: Delivery) -> bool {
+        self.tx[batch].send(delivery).is_ok()
+    }
+
+    /// Ends the folder: every batch the reader may be waiting on says why.
+    fn fail(&self, why: String) {
+        self.stop.store(true, Ordering::SeqCst);
+        for tx in &self.tx {
+            let _ = tx.send(Delivery::Failed(why.clone()));
+        }
     }
 
     fn next_batch(&self) -> Option<Batch> {
@@ -430,8 +445,7 @@ async fn worker(shared: Arc<Shared>, mut session: Option<ImapSession>) -> Option
             return None;
         }
         if let Err(e) = fetch_batch(&shared, &mut session, &mut examined, batch, &uids).await {
-            shared.stop.store(true, Ordering::SeqCst);
-            let _ = shared.tx.send(Delivery::Failed(e));
+            shared.fail(e);
             return None;
         }
     }
@@ -528,7 +542,7 @@ async fn fetch_batch(
         match result {
             Ok(Done::Ok) if single => {
                 if pending.remove(&first) {
-                    let _ = shared.tx.send(Delivery::Gone(first, None));
+                    shared.deliver(batch, Delivery::Gone(first, None));
                 }
             }
             Ok(Done::Ok) => single = true,
@@ -545,7 +559,7 @@ async fn fetch_batch(
                         // someone else, noted as such; any other refusal is recorded.
                         let why = (!expunged(&words))
                             .then(|| format!("the server refused to give this message: {words}"));
-                        let _ = shared.tx.send(Delivery::Gone(first, why));
+                        shared.deliver(batch, Delivery::Gone(first, why));
                     }
                 } else {
                     single = true;
@@ -561,7 +575,7 @@ async fn fetch_batch(
                         "the server dropped the connection each time it was asked for this message ({})",
                         e.0
                     );
-                    let _ = shared.tx.send(Delivery::Gone(first, Some(why)));
+                    shared.deliver(batch, Delivery::Gone(first, Some(why)));
                     lost_on = None;
                     continue;
                 }
@@ -612,11 +626,7 @@ async fn fetch_set(
             return Err(Lost("stopped".into()));
         }
         pending.remove(&f.uid);
-        if shared
-            .tx
-            .send(Delivery::Message(f.uid, Box::new(f)))
-            .is_err()
-        {
+        if !shared.deliver(batch, Delivery::Message(f.uid, Box::new(f))) {
             return Err(Lost("stopped".into()));
         }
     }
@@ -749,7 +759,7 @@ impl Order {
     fn deliver(
         &mut self,
         shared: &Shared,
-        rx: &Receiver<Delivery>,
+        rx: &[Receiver<Delivery>],
         alive: &dyn Fn() -> bool,
         sink: Sink<'_>,
     ) -> std::result::Result<(), String> {
@@ -758,6 +768,7 @@ impl Order {
         while at < self.expected.len() {
             let (uid, listed, batch) = self.expected[at];
             let Some(delivery) = ready.remove(&uid) else {
+                let rx = &rx[batch];
                 match rx.recv_timeout(Duration::from_millis(500)) {
                     Ok(Delivery::Failed(e)) => return Err(e),
                     Ok(d) => {
