@@ -8,14 +8,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use zip::ZipArchive;
 
+mod output;
 mod zipfile;
 
+use output::ArchiveFile;
 use zipfile::{Method, ZipWriter};
 
 use crate::progress::{CancelToken, Event, Observer};
@@ -207,14 +209,12 @@ impl std::str::FromStr for Compression {
 /// Writes an archive as messages arrive; the receipt goes to a side file next to it and is
 /// added as the last entry.
 pub struct ArchiveWriter {
-    zip: ZipWriter<BufWriter<File>>,
+    zip: ZipWriter<ArchiveFile>,
     receipt: ReceiptWriter<File>,
     receipt_path: PathBuf,
     path: PathBuf,
     compression: Compression,
     entries: u64,
-    /// Where the last disk writes were started from (see [`start_writeback`]).
-    written_back: u64,
 }
 
 impl ArchiveWriter {
@@ -223,12 +223,12 @@ impl ArchiveWriter {
     }
 
     fn with_limits(path: &Path, compression: Compression, limits: zipfile::Limits) -> Result<Self> {
-        let file = File::create(path).map_err(|e| Error::io("cannot create", path, e))?;
+        let file = ArchiveFile::create(path).map_err(|e| Error::io("cannot create", path, e))?;
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        let zip = ZipWriter::new(BufWriter::with_capacity(ARCHIVE_BUFFER, file), dir, limits)
+        let zip = ZipWriter::new(file, dir, limits)
             .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
         let receipt_path = side_receipt(path);
         let receipt = ReceiptWriter::create(&receipt_path)?;
@@ -239,7 +239,6 @@ impl ArchiveWriter {
             path: path.to_path_buf(),
             compression,
             entries: 0,
-            written_back: 0,
         })
     }
 
@@ -255,15 +254,6 @@ impl ArchiveWriter {
             .map_err(|e| Error::io("cannot write", &self.path, e))?;
         crate::recycle::give_back(ready.data);
         self.entries += 1;
-        let (file, written) = self.zip.output();
-        if written - self.written_back >= WRITEBACK_STEP {
-            start_writeback(
-                file.get_ref(),
-                self.written_back,
-                written - self.written_back,
-            );
-            self.written_back = written;
-        }
         self.receipt.write(record)
     }
 
@@ -277,7 +267,6 @@ impl ArchiveWriter {
             path,
             compression,
             entries,
-            written_back: _,
         } = self;
         let (seal, receipt_file) = receipt.seal()?;
         drop(receipt_file);
@@ -300,40 +289,12 @@ impl ArchiveWriter {
         .map_err(write_err)?;
         let file = zip
             .finish()
-            .map_err(write_err)?
-            .into_inner()
-            .map_err(|e| write_err(e.into_error()))?;
+            .and_then(ArchiveFile::into_file)
+            .map_err(write_err)?;
         check_structure(&path, entries)?;
         Ok((seal, file))
     }
 }
-
-/// How many bytes of archive are written between two calls of [`start_writeback`].
-const WRITEBACK_STEP: u64 = 32 << 20;
-
-/// Asks the system to start writing this range of the file to disk now, without waiting for it.
-/// An archive is flushed to disk before it is renamed; left to the end, that flush wrote the
-/// whole archive while nothing else happened (0.33 s of a 2.4 s export of 1.1 GB); started as
-/// the archive grows, it overlaps with the hashing.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File, from: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    let (Ok(from), Ok(len)) = (i64::try_from(from), i64::try_from(len)) else {
-        return;
-    };
-    // SAFETY: the descriptor is open for as long as `file` is borrowed; the call only schedules
-    // writes of the file's own pages. Its result does not matter: the flush at the end decides.
-    unsafe {
-        libc::sync_file_range(file.as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File, _from: u64, _len: u64) {}
-
-/// The archive file's write buffer: headers and small messages are gathered in it; a message
-/// at least this long goes to the file directly instead of being copied through it first.
-const ARCHIVE_BUFFER: usize = 64 << 10;
 
 /// Where an archive being written at `path` keeps its receipt lines until they go in as the
 /// last entry. Left behind by an interrupted export, it is what a resumed export starts from;
@@ -1085,7 +1046,7 @@ mod tests {
                 &receipt[..],
             )
             .unwrap();
-        drop(writer.zip.finish().unwrap().into_inner().unwrap());
+        drop(writer.zip.finish().unwrap().into_file().unwrap());
         let zip64_end = 0x0606_4b50u32.to_le_bytes();
         let raw = std::fs::read(&path).unwrap();
         assert_eq!(
@@ -1150,7 +1111,7 @@ mod tests {
         let deflated = deflate(&text).unwrap();
         let crc = crc32fast::hash(&text);
         let size = text.len() as u64;
-        let file = BufWriter::new(File::create(&path).unwrap());
+        let file = ArchiveFile::create(&path).unwrap();
         let mut zip = ZipWriter::new(file, dir.path(), zipfile::LIMITS).unwrap();
         let entries: [(&str, Method, u32, &[u8]); 5] = [
             ("stored", Method::Stored, crc, &text),

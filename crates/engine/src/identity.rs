@@ -2407,6 +2407,40 @@ mod tests {
         }
     }
 
+    /// Bodies longer than a window, in CRLF with a few bare LFs and lone CRs, and with a CRLF
+    /// split by a window's end: the canonical form and `eol` are those of the naive reading.
+    #[test]
+    fn long_bodies_convert_across_windows() {
+        let head = b"Subject: x\r\n\r\n";
+        let mut next = crate::test_rng::xorshift(0x0dd_ba11_cafe_f00d);
+        for round in 0..60u64 {
+            let mut raw = head.to_vec();
+            let len = WINDOW * (1 + round as usize % 3) + (next() % 300) as usize;
+            while raw.len() < len {
+                raw.extend((0..next() % 90).map(|_| b'a' + (next() % 26) as u8));
+                raw.extend_from_slice(match next() % 40 {
+                    0 if round % 3 != 0 => b"\n",
+                    1 if round % 3 != 0 => b"\r",
+                    2 => b"\r\n\r\n",
+                    _ => b"\r\n",
+                });
+            }
+            if round % 5 == 0 {
+                // A CR as the last byte of the first window, its LF opening the next.
+                raw.truncate(head.len() + WINDOW - 1);
+                raw.extend_from_slice(b"\r\nz\r\n");
+            }
+            let id = identify(&raw);
+            let canonical = naive_canonical(&raw);
+            assert_eq!(
+                id.canonical,
+                hex(&Sha256::digest(&canonical)),
+                "round {round}"
+            );
+            assert_eq!(id.eol, naive_eol(&raw), "round {round}");
+        }
+    }
+
     /// Pins the version-1 encoding: if this changes, IDENTITY_VERSION must change too.
     #[test]
     fn version_one_values_are_stable() {

@@ -251,11 +251,6 @@ impl<W: Write + Seek> ZipWriter<W> {
         Ok(self.out)
     }
 
-    /// The output, and how many bytes have been written to it.
-    pub(super) fn output(&self) -> (&W, u64) {
-        (&self.out, self.pos)
-    }
-
     fn put(&mut self, data: &[u8]) -> io::Result<()> {
         self.out.write_all(data)?;
         self.pos += data.len() as u64;
