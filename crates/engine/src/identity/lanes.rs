@@ -8,7 +8,7 @@
 //! other two. The canonical form and the attachments are produced a window at a time as they
 //! are hashed ([`Piece`]), so none of them is ever held whole.
 
-use super::base64_bodies::Decoder;
+use super::cut_bodies::Decoder;
 use super::sha256x2::{self, Stream};
 use super::{CanonicalBody, LfText};
 
