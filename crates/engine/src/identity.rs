@@ -2784,6 +2784,27 @@ mod tests {
         true
     }
 
+    /// `part` (with a header of its own) as the only part, an alternative, a part of a
+    /// message attached to another, or twice among others: layout 0 to 3, in that order.
+    fn in_layout(part: &str, layout: u64) -> String {
+        match layout {
+            0 => format!("Subject: single\n{part}"),
+            1 => format!(
+                "Subject: alt\nContent-Type: multipart/alternative; boundary=b\n\n--b\n\
+                 Content-Type: text/plain\n\nplain\n--b\n{part}--b--\n"
+            ),
+            2 => format!(
+                "Subject: nested\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
+                 Content-Type: message/rfc822\n\nSubject: inner\n\
+                 Content-Type: multipart/mixed; boundary=c\n\n--c\n{part}--c--\n\n--b--\n"
+            ),
+            _ => format!(
+                "Subject: mixed\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
+                 Content-Type: text/plain\n\nsee\n--b\n{part}--b\n{part}--b--\n"
+            ),
+        }
+    }
+
     /// Base64 parts of every kind, cleanly encoded and then damaged at random: whenever the
     /// parse of the cut text is used, it gives the values of the parse of the whole message.
     #[test]
@@ -2841,22 +2862,7 @@ mod tests {
                 "Content-Type: {kind}\nContent-Transfer-Encoding: base64\n\n{body}{}",
                 ["", "\n", "\n\n"][(next() % 3) as usize]
             );
-            let raw = match next() % 4 {
-                0 => format!("Subject: single\n{part}"),
-                1 => format!(
-                    "Subject: alt\nContent-Type: multipart/alternative; boundary=b\n\n--b\n\
-                     Content-Type: text/plain\n\nplain\n--b\n{part}--b--\n"
-                ),
-                2 => format!(
-                    "Subject: nested\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
-                     Content-Type: message/rfc822\n\nSubject: inner\n\
-                     Content-Type: multipart/mixed; boundary=c\n\n--c\n{part}--c--\n\n--b--\n"
-                ),
-                _ => format!(
-                    "Subject: mixed\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
-                     Content-Type: text/plain\n\nsee\n--b\n{part}--b\n{part}--b--\n"
-                ),
-            };
+            let raw = in_layout(&part, next() % 4);
             let raw = if round % 2 == 0 { raw } else { to_crlf(&raw) };
             total += 1;
             used += usize::from(check_cut(raw.as_bytes()));
@@ -2919,22 +2925,7 @@ mod tests {
                 "Content-Type: {kind}\nContent-Transfer-Encoding: quoted-printable\n\n{body}{}",
                 ["", "\n", "\n\n"][(next() % 3) as usize]
             );
-            let raw = match next() % 4 {
-                0 => format!("Subject: single\n{part}"),
-                1 => format!(
-                    "Subject: alt\nContent-Type: multipart/alternative; boundary=b\n\n--b\n\
-                     Content-Type: text/plain\n\nplain\n--b\n{part}--b--\n"
-                ),
-                2 => format!(
-                    "Subject: nested\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
-                     Content-Type: message/rfc822\n\nSubject: inner\n\
-                     Content-Type: multipart/mixed; boundary=c\n\n--c\n{part}--c--\n\n--b--\n"
-                ),
-                _ => format!(
-                    "Subject: mixed\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
-                     {part}--b\n{part}\n--b--\n"
-                ),
-            };
+            let raw = in_layout(&part, next() % 4);
             let raw = if odd_spelling {
                 format!(
                     "X-Note: boundary=zzz\n{}",

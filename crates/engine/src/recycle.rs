@@ -2,7 +2,7 @@
 //!
 //! Allocators serve a buffer of a megabyte or more with fresh pages from the system and give
 //! them back when it is freed, so every page of every big message (and of its copy with the
-//! base64 bodies cut out) was faulted in and zeroed by the kernel before the message was copied
+//! encoded bodies cut out) was faulted in and zeroed by the kernel before the message was copied
 //! over it: 4% of a receipt's CPU time on mail with attachments. Buffers under [`SMALLEST`] are
 //! left to the allocator, which reuses them well. What is kept is bounded by [`KEPT`], and a
 //! kept buffer is lent only for a request of at least half its size (or grown to it), so a
