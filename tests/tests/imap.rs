@@ -145,6 +145,8 @@ fn an_account_reads_like_its_files_and_nothing_changes() {
     assert_eq!(names, expect, "{folders}");
 
     // A receipt over IMAP equals the receipt of Dovecot's files.
+    let logins = || d.log().matches("Info: Login:").count();
+    let logged_in = logins();
     let over_imap = run(&[
         "receipt",
         &spec,
@@ -154,6 +156,8 @@ fn an_account_reads_like_its_files_and_nothing_changes() {
         "3",
     ]);
     assert_eq!(over_imap.code, 0, "{over_imap}");
+    // Each folder fits in one batch, so one connection reads them all, one after the other.
+    assert_eq!(logins() - logged_in, 1, "{}", d.log());
     let files = run(&[
         "receipt",
         d.maildir().to_str().unwrap(),

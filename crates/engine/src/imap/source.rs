@@ -437,19 +437,21 @@ impl Shared {
 }
 
 /// One connection: takes batches until none are left. Returns its session for the next
-/// folder, unless it stopped in the middle of a command.
+/// folder; a session left in the middle of a command was dropped already (`fetch_batch` does
+/// so), so what comes back is always between commands, even when the reader stopped the
+/// folder while this connection was reading the completion of its last batch.
 async fn worker(shared: Arc<Shared>, mut session: Option<ImapSession>) -> Option<ImapSession> {
     let mut examined = false;
     while let Some((batch, uids)) = shared.next_batch() {
         if shared.stopped() {
-            return None;
+            break;
         }
         if let Err(e) = fetch_batch(&shared, &mut session, &mut examined, batch, &uids).await {
             shared.fail(e);
             return None;
         }
     }
-    if shared.stopped() { None } else { session }
+    session
 }
 
 /// Opens (or reopens) the connection and the folder, checking that UIDs still mean the same
