@@ -569,6 +569,11 @@ async fn fetch_batch(
             }
             Err(e) => {
                 *session = None;
+                if shared.stopped() {
+                    // The folder was abandoned (by the reader, or after another connection
+                    // failed): nothing is retried, and nothing waits for a back-off.
+                    break;
+                }
                 if pending.len() == before && single && lost_on == Some(first) {
                     // The server drops the connection on this very message (Dovecot does so
                     // on a damaged file): record it with the server's words and go on.
