@@ -547,16 +547,27 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A TCP proxy in front of a server that cuts the first connection once it has carried
-/// `cut_after` bytes from the server, as a dropped network link would.
-pub struct CuttingProxy {
+/// A TCP proxy in front of a server: one that cuts a connection as a dropped network link
+/// would, or one that paces each connection as a distant or busy server does.
+pub struct Proxy {
     pub port: u16,
     pub connections: Arc<AtomicUsize>,
     pub cuts: Arc<AtomicUsize>,
 }
 
-impl CuttingProxy {
-    pub fn start(upstream: u16, cut_after: usize) -> CuttingProxy {
+impl Proxy {
+    /// Cuts the second connection (the first one that fetches) once it has carried
+    /// `cut_after` bytes from the server.
+    pub fn cutting(upstream: u16, cut_after: usize) -> Proxy {
+        Proxy::start(upstream, Some(cut_after), None)
+    }
+
+    /// Lets every connection carry at most `rate` bytes a second from the server.
+    pub fn paced(upstream: u16, rate: u64) -> Proxy {
+        Proxy::start(upstream, None, Some(rate))
+    }
+
+    fn start(upstream: u16, cut_after: Option<usize>, rate: Option<u64>) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let connections = Arc::new(AtomicUsize::new(0));
@@ -569,14 +580,14 @@ impl CuttingProxy {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
                     continue;
                 };
-                let limit = (n == 1).then_some(cut_after);
+                let limit = cut_after.filter(|_| n == 1);
                 let (up, down) = (cut_count.clone(), cut_count.clone());
                 let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                std::thread::spawn(move || pipe(c2, s2, None, &up));
-                std::thread::spawn(move || pipe(server, client, limit, &down));
+                std::thread::spawn(move || pipe(c2, s2, None, None, &up));
+                std::thread::spawn(move || pipe(server, client, limit, rate, &down));
             }
         });
-        CuttingProxy {
+        Proxy {
             port,
             connections,
             cuts,
@@ -584,11 +595,23 @@ impl CuttingProxy {
     }
 }
 
-/// Copies `from` to `to`; with a limit, shuts both down after that many bytes.
-fn pipe(mut from: TcpStream, mut to: TcpStream, limit: Option<usize>, cuts: &AtomicUsize) {
+/// Copies `from` to `to`; with a limit, shuts both down after that many bytes; with a rate,
+/// never faster than that many bytes a second.
+fn pipe(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    limit: Option<usize>,
+    rate: Option<u64>,
+    cuts: &AtomicUsize,
+) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut moved = 0usize;
+    let began = std::time::Instant::now();
     loop {
+        if let Some(rate) = rate {
+            let due = std::time::Duration::from_secs_f64(moved as f64 / rate as f64);
+            std::thread::sleep(due.saturating_sub(began.elapsed()));
+        }
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,

@@ -16,9 +16,7 @@ use mailproof_engine::imap::{self, Access, CredentialRequest, Credentials, Secre
 use mailproof_engine::receipt::Receipt;
 use mailproof_engine::source::Entry;
 use mailproof_tests::cli::Mailproof;
-use mailproof_tests::dovecot::{
-    self, CuttingProxy, Dovecot, PASSWORD, Setup, TOKEN, USER, crlf, message,
-};
+use mailproof_tests::dovecot::{self, Dovecot, PASSWORD, Proxy, Setup, TOKEN, USER, crlf, message};
 use mailproof_tests::faults::{Fault, FaultProxy};
 use mailproof_tests::rng::Rng;
 use mailproof_tests::synth::{self, Spec};
@@ -300,7 +298,7 @@ fn a_connection_cut_mid_fetch_loses_and_repeats_nothing() {
     }
     d.start();
     // The second connection (a fetching one) is cut after 600 kB from the server.
-    let proxy = CuttingProxy::start(d.imaps_port, 600_000);
+    let proxy = Proxy::cutting(d.imaps_port, 600_000);
     let spec = format!(
         "imaps://{USER}@127.0.0.1:{}?cert=SHA256:{}",
         proxy.port, d.fingerprint
@@ -339,6 +337,50 @@ fn a_connection_cut_mid_fetch_loses_and_repeats_nothing() {
         .map(|m| m.source_id.split_once(':').unwrap().1.parse().unwrap())
         .collect();
     assert!(uids.windows(2).all(|w| w[0] < w[1]), "not in UID order");
+}
+
+/// A server that paces each connection: reading, which starts with one connection, adds more
+/// because they make it faster, and reads every message once.
+#[test]
+fn connections_are_added_when_the_server_paces_each_one() {
+    if !dovecot::available() {
+        return;
+    }
+    let mut d = Dovecot::prepare(Setup::default());
+    let mut rng = Rng::new(7);
+    let mut digests = Vec::new();
+    // Two batches' worth (a batch is 200 messages), 25 MB in all.
+    for n in 0..300 {
+        let mut spec = Spec::basic(&mut rng, 1_600_000_000 + n * 60, &format!("report {n}"));
+        spec.attachments = vec![80_000];
+        let bytes = crlf(&synth::build(&mut rng, &spec).bytes);
+        digests.push(identify(&bytes).digest);
+        d.deliver(&[], &bytes, "");
+    }
+    d.start();
+    // 3 MB/s per connection: well below what even a debug build hashes.
+    let proxy = Proxy::paced(d.imaps_port, 3 << 20);
+    let spec = format!(
+        "imaps://{USER}@127.0.0.1:{}?cert=SHA256:{}",
+        proxy.port, d.fingerprint
+    );
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("paced.receipt");
+    let r = run(&["receipt", &spec, "-o", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        proxy.connections.load(Ordering::SeqCst) >= 2,
+        "read over one connection only"
+    );
+    let receipt = Receipt::load(&path).unwrap();
+    let mut got: Vec<_> = receipt
+        .messages
+        .iter()
+        .map(|m| m.identity.digest.clone())
+        .collect();
+    got.sort();
+    digests.sort();
+    assert_eq!(got, digests, "a message was lost or read twice");
 }
 
 #[test]

@@ -29,7 +29,8 @@ pub struct ServerArgs {
     /// certificate is refused); the same as ?cert= in the spec.
     #[arg(long, value_name = "SHA256:…")]
     cert: Option<String>,
-    /// IMAP connections to read with (default 4).
+    /// IMAP connections to read with. By default reading starts with one and adds more, up to
+    /// 4, while each makes it faster
     #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
     connections: usize,
 }

@@ -9,6 +9,7 @@
 //! - `secret.rs`: [`Secret`], [`Credentials`], the keychain
 //! - `conn.rs`: TCP, TLS and STARTTLS, certificate checks, SASL, UID FETCH
 //! - `source.rs`: LIST/STATUS, EXAMINE, batched fetching over several connections
+//! - `tuner.rs`: how many connections pay
 //! - `destination.rs`: CREATE and APPEND
 //! - `utf7.rs`, `internal_date.rs`: wire encodings
 
@@ -19,6 +20,7 @@ pub mod internal_date;
 mod secret;
 mod source;
 pub mod spec;
+mod tuner;
 pub mod utf7;
 
 use std::fmt;
@@ -34,7 +36,8 @@ pub use spec::{ImapSpec, is_imap_spec};
 
 use crate::{Error, Result};
 
-/// Connections used to read an account unless told otherwise.
+/// The most connections an account is read with unless told otherwise (reading starts with one
+/// and adds more while they make it faster: see `tuner.rs`).
 pub const DEFAULT_CONNECTIONS: usize = 4;
 
 /// What opening an account needs besides its spec: who answers for secrets, how many
@@ -42,7 +45,8 @@ pub const DEFAULT_CONNECTIONS: usize = 4;
 #[derive(Clone)]
 pub struct Access {
     pub credentials: Arc<dyn Credentials>,
-    /// Connections for reading; 0 means [`DEFAULT_CONNECTIONS`].
+    /// Connections for reading: exactly this many, or 0 for as many as pay, up to
+    /// [`DEFAULT_CONNECTIONS`].
     pub connections: usize,
     /// A pinned certificate fingerprint for specs that carry none (`--cert`).
     pub pin: Option<[u8; 32]>,
@@ -72,10 +76,10 @@ impl fmt::Debug for Access {
 }
 
 impl Access {
-    fn connections(&self) -> usize {
+    fn tuner(&self) -> tuner::Tuner {
         match self.connections {
-            0 => DEFAULT_CONNECTIONS,
-            n => n,
+            0 => tuner::Tuner::adaptive(DEFAULT_CONNECTIONS),
+            n => tuner::Tuner::fixed(n),
         }
     }
 

@@ -7,18 +7,20 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_imap::types::NameAttribute;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use futures_util::TryStreamExt;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 use super::conn::{Connector, ImapSession, Lost, server_words, silence};
 use super::fetch::{Done, Fetched, UidFetch};
+use super::tuner::Tuner;
 use super::{Access, ImapSpec, connect, internal_date, utf7};
 use crate::source::{
     Entry, Folder, FolderNotes, Gmail, RawMessage, Role, Sink, Source, SourceDescription,
@@ -38,7 +40,7 @@ const RETRIES: u32 = 8;
 pub struct ImapSource {
     rt: Runtime,
     connector: Arc<Connector>,
-    connections: usize,
+    tuner: Tuner,
     /// Logged-in sessions not in use.
     idle: Vec<ImapSession>,
     caps: Vec<String>,
@@ -55,7 +57,7 @@ impl ImapSource {
         Ok(Self {
             rt,
             connector,
-            connections: access.connections(),
+            tuner: access.tuner(),
             idle: vec![session],
             caps,
             notes: Vec::new(),
@@ -242,14 +244,9 @@ impl Source for ImapSource {
             queue: Mutex::new(batches.iter().cloned().enumerate().collect()),
             budget: Budget::new(AHEAD_BYTES),
             stop: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
             tx,
         });
-        let workers = self.connections.min(batches.len());
-        let mut handles = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let session = self.idle.pop();
-            handles.push(self.rt.spawn(worker(shared.clone(), session)));
-        }
         let mut order = Order {
             uidvalidity,
             expected: batches
@@ -259,15 +256,19 @@ impl Source for ImapSource {
                 .collect(),
             vanished: Vec::new(),
         };
-        let alive = || handles.iter().any(|h| !h.is_finished());
-        let outcome = order.deliver(&shared, &rx, &alive, sink);
+        let mut crew = Crew {
+            rt: &self.rt,
+            shared: shared.clone(),
+            most: batches.len(),
+            slots: Vec::new(),
+            spare: std::mem::take(&mut self.idle),
+            tuner: &mut self.tuner,
+        };
+        crew.staff();
+        let outcome = order.deliver(&shared, &rx, &mut crew, sink);
         shared.stop.store(true, Ordering::SeqCst);
         shared.budget.close();
-        for handle in handles {
-            if let Ok(Some(session)) = self.rt.block_on(handle) {
-                self.idle.push(session);
-            }
-        }
+        self.idle = crew.finish();
         // The folder could not be read to its end: the server went away or stopped answering.
         // That ends the run (a receipt must not look complete), not just this folder.
         outcome.map_err(|e| {
@@ -405,6 +406,9 @@ struct Shared {
     queue: Mutex<VecDeque<Batch>>,
     budget: Budget,
     stop: AtomicBool,
+    /// Connections meant to be fetching: a connection whose number is not below it takes no
+    /// further batch.
+    connections: AtomicUsize,
     /// One channel per batch, so that the reader is woken only by the batch it is on, not by
     /// every message the other connections fetch ahead of it.
     tx: Vec<Sender<Delivery>>,
@@ -440,9 +444,15 @@ impl Shared {
 /// folder; a session left in the middle of a command was dropped already (`fetch_batch` does
 /// so), so what comes back is always between commands, even when the reader stopped the
 /// folder while this connection was reading the completion of its last batch.
-async fn worker(shared: Arc<Shared>, mut session: Option<ImapSession>) -> Option<ImapSession> {
+async fn worker(
+    shared: Arc<Shared>,
+    number: usize,
+    mut session: Option<ImapSession>,
+) -> Option<ImapSession> {
     let mut examined = false;
-    while let Some((batch, uids)) = shared.next_batch() {
+    while number < shared.connections.load(Ordering::SeqCst)
+        && let Some((batch, uids)) = shared.next_batch()
+    {
         if shared.stopped() {
             break;
         }
@@ -754,6 +764,67 @@ impl Budget {
     }
 }
 
+/// The connections reading a folder, as many as the [`Tuner`] says pay.
+struct Crew<'a> {
+    rt: &'a Runtime,
+    shared: Arc<Shared>,
+    /// More connections than batches would have nothing to do.
+    most: usize,
+    /// Connection `i` runs in `slots[i]`.
+    slots: Vec<JoinHandle<Option<ImapSession>>>,
+    /// Logged-in sessions for connections that start.
+    spare: Vec<ImapSession>,
+    tuner: &'a mut Tuner,
+}
+
+impl Crew<'_> {
+    /// Starts connections up to the tuner's count; those beyond it stop after their batch.
+    fn staff(&mut self) {
+        let want = self.tuner.now().min(self.most);
+        self.shared.connections.store(want, Ordering::SeqCst);
+        for number in 0..want {
+            if self.slots.get(number).is_some_and(|h| !h.is_finished()) {
+                continue;
+            }
+            // A connection that stopped earlier lends its session to the one taking its place.
+            let session = match self.slots.get_mut(number) {
+                Some(done) => self.rt.block_on(done).ok().flatten(),
+                None => None,
+            }
+            .or_else(|| self.spare.pop());
+            let handle = self.rt.spawn(worker(self.shared.clone(), number, session));
+            if number < self.slots.len() {
+                self.slots[number] = handle;
+            } else {
+                self.slots.push(handle);
+            }
+        }
+    }
+
+    /// Whether a connection is still at work.
+    fn alive(&self) -> bool {
+        self.slots.iter().any(|h| !h.is_finished())
+    }
+
+    /// Tells the tuner of a message handed on, and follows what it decides.
+    fn delivered(&mut self, bytes: u64) {
+        if self.tuner.delivered(bytes, Instant::now()) {
+            self.staff();
+        }
+    }
+
+    /// Waits for the connections to stop; the sessions left for the next folder.
+    fn finish(self) -> Vec<ImapSession> {
+        let mut sessions = self.spare;
+        for handle in self.slots {
+            if let Ok(Some(session)) = self.rt.block_on(handle) {
+                sessions.push(session);
+            }
+        }
+        sessions
+    }
+}
+
 /// Puts what the connections deliver back into UID order for the sink.
 struct Order {
     uidvalidity: u32,
@@ -767,7 +838,7 @@ impl Order {
         &mut self,
         shared: &Shared,
         rx: &[Receiver<Delivery>],
-        alive: &dyn Fn() -> bool,
+        crew: &mut Crew<'_>,
         sink: Sink<'_>,
     ) -> std::result::Result<(), String> {
         let mut ready: HashMap<u32, Delivery> = HashMap::new();
@@ -785,7 +856,7 @@ impl Order {
                         };
                         ready.entry(uid).or_insert(d);
                     }
-                    Err(_) if alive() || !rx.is_empty() => {}
+                    Err(_) if crew.alive() || !rx.is_empty() => {}
                     Err(_) => {
                         return Err(
                             "every connection stopped before the folder was read to the end".into(),
@@ -806,6 +877,7 @@ impl Order {
                     let size = fetched.body.as_ref().map_or(0, |b| b.len() as u64);
                     let raw = raw_message(source_id, listed, *fetched);
                     shared.budget.release(size);
+                    crew.delivered(size);
                     Entry::Message(raw)
                 }
                 Delivery::Gone(_, None) => {
