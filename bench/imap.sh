@@ -11,7 +11,8 @@
 #   N=20000 SEED=1                   corpus size and seed (mailgen)
 #   RUNS=3                           timed runs per benchmark after one warm-up (median reported)
 #   PORT=10145                       Dovecot's loopback port (plain text, loopback only)
-#   CONNECTIONS=4                    mailproof --connections
+#   CONNECTIONS=                     --connections N for imap-receipt and imap-export (default: none,
+#                                    as users run it: one connection, more while they pay)
 #   PY_IMAP_HASH=…/py_imap_hash.py   the Python peer (skipped when missing)
 #   RESULTS=bench/results.jsonl      where the JSON lines go
 #   ONLY="name …"                    run only these benchmarks
@@ -24,7 +25,9 @@ N=${N:-20000}
 SEED=${SEED:-1}
 RUNS=${RUNS:-3}
 PORT=${PORT:-10145}
-CONNECTIONS=${CONNECTIONS:-4}
+CONNECTIONS=${CONNECTIONS:-}
+conn=()
+[ -z "$CONNECTIONS" ] || conn=(--connections "$CONNECTIONS")
 PY_IMAP_HASH=${PY_IMAP_HASH:-/work/shared/bench/py_imap_hash.py}
 RESULTS=${RESULTS:-bench/results.jsonl}
 ONLY=${ONLY:-}
@@ -212,8 +215,9 @@ if [ -f "$PY_IMAP_HASH" ]; then
 else
   echo "py_imap_hash.py not found at $PY_IMAP_HASH: skipped" >&2
 fi
-measure imap-receipt "rm -f '$O/imap.receipt'" "$MP" receipt "$SPEC" -o "$O/imap.receipt" --connections "$CONNECTIONS"
+measure imap-receipt "rm -f '$O/imap.receipt'" "$MP" receipt "$SPEC" -o "$O/imap.receipt" "${conn[@]}"
 measure imap-receipt-1conn "rm -f '$O/imap.receipt'" "$MP" receipt "$SPEC" -o "$O/imap.receipt" --connections 1
-measure imap-export "rm -f '$O/imap.zip'" "$MP" export "$SPEC" -o "$O/imap.zip" --connections "$CONNECTIONS"
+measure imap-receipt-4conn "rm -f '$O/imap.receipt'" "$MP" receipt "$SPEC" -o "$O/imap.receipt" --connections 4
+measure imap-export "rm -f '$O/imap.zip'" "$MP" export "$SPEC" -o "$O/imap.zip" "${conn[@]}"
 measure mbsync "rm -rf '$O/mbsync' && mkdir -p '$O/mbsync'" mbsync -c "$O/mbsyncrc" -a
 echo "Appended to $RESULTS; command output in $O/*.log." >&2

@@ -349,17 +349,18 @@ fn connections_are_added_when_the_server_paces_each_one() {
     let mut d = Dovecot::prepare(Setup::default());
     let mut rng = Rng::new(7);
     let mut digests = Vec::new();
-    // Two batches' worth (a batch is 200 messages), 25 MB in all.
-    for n in 0..300 {
+    // Five batches (a batch is 200 messages) of 8 MB: the first connection cannot have taken
+    // them all by the time two measurements (8 MB each) have shown what a second one brings.
+    for n in 0..1000 {
         let mut spec = Spec::basic(&mut rng, 1_600_000_000 + n * 60, &format!("report {n}"));
-        spec.attachments = vec![80_000];
+        spec.attachments = vec![40_000];
         let bytes = crlf(&synth::build(&mut rng, &spec).bytes);
         digests.push(identify(&bytes).digest);
         d.deliver(&[], &bytes, "");
     }
     d.start();
-    // 3 MB/s per connection: well below what even a debug build hashes.
-    let proxy = Proxy::paced(d.imaps_port, 3 << 20);
+    // 4 MB/s per connection: well below what even a debug build hashes.
+    let proxy = Proxy::paced(d.imaps_port, 4 << 20);
     let spec = format!(
         "imaps://{USER}@127.0.0.1:{}?cert=SHA256:{}",
         proxy.port, d.fingerprint

@@ -16,10 +16,10 @@ const WINDOW_BYTES: u64 = 8 << 20;
 
 /// ...and at least this long, so that one big message or a pause between folders does not
 /// decide alone.
-const WINDOW_TIME: Duration = Duration::from_millis(150);
+const WINDOW_TIME: Duration = Duration::from_millis(300);
 
 /// An added connection is kept when the rate with it is at least this much higher.
-const GAIN: f64 = 1.15;
+const GAIN: f64 = 1.25;
 
 /// Measurements after which a settled count is questioned again.
 const REPROBE: u32 = 64;
@@ -27,8 +27,9 @@ const REPROBE: u32 = 64;
 pub(super) struct Tuner {
     max: usize,
     now: usize,
-    /// When the count last changed, the window after it is not measured: the new connection
-    /// still logs in and opens the folder.
+    /// The first window, and the one after each change, are not measured: reading is still
+    /// starting (the first folder's index, the pipeline filling), or the new connection still
+    /// logs in and opens the folder.
     settling: bool,
     /// The rate with one connection fewer, while a step up is measured.
     before: Option<f64>,
@@ -45,7 +46,7 @@ impl Tuner {
         Tuner {
             max: max.max(1),
             now: 1,
-            settling: false,
+            settling: true,
             before: None,
             wait: 1,
             start: None,
